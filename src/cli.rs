@@ -1,0 +1,650 @@
+//! The command line, parsed into plain structs. No tracing happens here.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lexopt::prelude::*;
+
+use crate::error::{Error, Result};
+
+#[derive(Debug)]
+pub enum Command {
+    Trace(TraceArgs),
+    Graph(GraphArgs),
+    Report(ReportArgs),
+    List {
+        what: ListWhat,
+        glob: Option<String>,
+    },
+    Reset,
+    Help,
+    Version,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListWhat {
+    Syscalls,
+    Events,
+    Tracers,
+    Functions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+/// What to trace: a command to run, pids to attach to, or the whole system.
+#[derive(Debug, Default)]
+pub struct Target {
+    pub command: Vec<OsString>,
+    pub pids: Vec<i32>,
+    pub system_wide: bool,
+    pub inherit: bool,
+    pub user: Option<String>,
+    pub timeout: Option<Duration>,
+    pub buffer_kb: Option<u64>,
+}
+
+#[derive(Debug)]
+pub struct OutputArgs {
+    pub file: Option<PathBuf>,
+    pub pager: bool,
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Summary {
+    None,
+    Only,
+    Also,
+}
+
+#[derive(Debug)]
+pub struct TraceArgs {
+    pub target: Target,
+    pub output: OutputArgs,
+    /// The `-e` list as given; `None` means every syscall.
+    pub syscalls: Option<String>,
+    pub min_duration_ns: Option<u64>,
+    pub failures_only: bool,
+    pub summary: Summary,
+    pub hist: bool,
+    pub absolute_time: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct GraphOpts {
+    pub depth: Option<u32>,
+    pub thresh_us: Option<u64>,
+    pub nosleep_time: bool,
+    pub noirqs: bool,
+    pub tail: bool,
+    pub verbose: bool,
+    pub retval: bool,
+    pub retval_hex: bool,
+    pub retaddr: bool,
+    pub args: bool,
+}
+
+#[derive(Debug)]
+pub struct GraphArgs {
+    pub target: Target,
+    pub output: OutputArgs,
+    pub tracer: Option<String>,
+    pub graph_funcs: Vec<String>,
+    pub nograph_funcs: Vec<String>,
+    pub filter_funcs: Vec<String>,
+    pub notrace_funcs: Vec<String>,
+    pub opts: GraphOpts,
+    pub events: Vec<String>,
+    pub trace_options: Vec<String>,
+    pub cpus: Option<String>,
+    pub delay: Option<Duration>,
+    pub force: bool,
+}
+
+#[derive(Debug)]
+pub struct ReportArgs {
+    pub input: Option<PathBuf>,
+    pub output: OutputArgs,
+}
+
+pub const USAGE: &str = "\
+ftr: one-command Linux kernel tracing that always puts tracefs back
+
+Usage:
+  ftr trace [OPTIONS] [-e SYSCALLS] [--] [COMMAND [ARGS...]]
+  ftr [graph] [OPTIONS] -G FUNC [--] [COMMAND [ARGS...]]
+  ftr report [FILE|-]
+  ftr list syscalls|events|tracers|functions [GLOB]
+  ftr reset
+
+Syscall mode (ftr trace):
+  -e, --event LIST        syscalls to trace: names, globs ('pwrite*'), 'all';
+                          a leading '!' traces all but the list (default: all)
+      --duration MS       show only calls that took longer than MS milliseconds
+      --failure           show only calls that failed
+  -s, --summary           show only the summary (per-syscall statistics)
+  -S, --with-summary      show the calls and then the summary
+      --hist              add a log2 histogram of durations to the summary
+  -T, --time              absolute timestamps (CLOCK_MONOTONIC, ms)
+
+Graph mode (the default mode):
+  -G, --graph-funcs FUNC  graph the calls under FUNC (repeatable, globs)
+  -g, --nograph-funcs FUNC  do not graph under FUNC
+  -T, --trace-funcs FUNC  trace only FUNC (with no -G: the function tracer)
+  -N, --notrace-funcs FUNC  never trace FUNC
+  -t, --tracer TRACER     function_graph (default) or function
+      --graph-opts OPTS   depth=N,thresh=US,nosleep-time,noirqs,tail,verbose,
+                          retval,retval-hex,retaddr,args
+  -e, --event EVENT       show EVENT (e.g. sched:sched_switch) inline
+  -O, --option OPT        set a trace option (e.g. funcgraph-proc, nofuncgraph-cpu)
+  -C, --cpu CPUS          trace only these CPUs (e.g. 0-2,5)
+  -D, --delay MS          start tracing MS milliseconds after the command
+  -F, --funcs [GLOB]      list traceable functions and exit
+      --force             take over tracefs even if another tracer is active
+
+What to trace (both modes):
+  -p, --pid PID[,PID...]  attach to running processes (all their threads)
+  -a, --all-cpus          trace the whole system
+      --inherit           follow children of the command (default)
+      --no-inherit        do not follow children
+  -u, --user USER         run COMMAND as USER
+      --timeout SECS      stop after SECS seconds
+  -m, --buffer-size SIZE  ring buffer per CPU (e.g. 4M, 512K)
+
+Output:
+  -o, --output FILE       write the trace to FILE (no pager, no color)
+      --no-pager          never page
+      --color WHEN        auto, always or never
+  -h, --help              show this help
+  -V, --version           show the version
+
+Without a command, -p or -a, ftr traces the whole system until Ctrl-C or
+--timeout. ftr exits with the command's status (128+N if killed by signal N);
+125 if ftr itself fails, 126 if the command cannot run, 127 if not found.
+See man ftr for more.
+";
+
+/// Parses the whole command line (without argv[0]).
+pub fn parse(args: Vec<OsString>) -> Result<Command> {
+    let first = args.first().and_then(|a| a.to_str()).unwrap_or("");
+    let rest = || args[1..].to_vec();
+    match first {
+        "trace" => parse_trace(rest()),
+        "graph" => parse_graph(rest()),
+        "report" => parse_report(rest()),
+        "list" => parse_list(rest()),
+        "reset" => match args.len() {
+            1 => Ok(Command::Reset),
+            _ => Err(Error::usage("`ftr reset` takes no arguments")),
+        },
+        "help" | "-h" | "--help" => Ok(Command::Help),
+        "-V" | "--version" => Ok(Command::Version),
+        _ => parse_graph(args),
+    }
+}
+
+/// Options shared by the tracing modes; returns false when `arg` is not one.
+fn common(
+    key: &str,
+    parser: &mut lexopt::Parser,
+    target: &mut Target,
+    output: &mut OutputArgs,
+) -> Result<bool> {
+    match key {
+        "p" | "pid" => {
+            let list = string(parser, "-p")?;
+            for pid in list.split(',').filter(|p| !p.is_empty()) {
+                let pid: i32 = pid
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|&p: &i32| p > 0)
+                    .ok_or_else(|| {
+                        Error::usage(format!("-p {list}: `{pid}` is not a process id"))
+                    })?;
+                target.pids.push(pid);
+            }
+        }
+        "a" | "all-cpus" => target.system_wide = true,
+        "inherit" => target.inherit = true,
+        "no-inherit" => target.inherit = false,
+        "u" | "user" => target.user = Some(string(parser, "-u")?),
+        "timeout" => {
+            let secs = number(&string(parser, "--timeout")?, "--timeout")?;
+            target.timeout = Some(Duration::from_secs_f64(secs));
+        }
+        "m" | "buffer-size" => {
+            target.buffer_kb = Some(size_kb(&string(parser, "-m")?)?);
+        }
+        "o" | "output" => output.file = Some(parser.value()?.into()),
+        "no-pager" => output.pager = false,
+        "color" | "colour" => {
+            output.color = match string(parser, "--color")?.as_str() {
+                "auto" => ColorChoice::Auto,
+                "always" => ColorChoice::Always,
+                "never" => ColorChoice::Never,
+                other => {
+                    return Err(Error::usage(format!(
+                        "--color {other}: expected auto, always or never"
+                    )))
+                }
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn new_target() -> (Target, OutputArgs) {
+    let target = Target {
+        inherit: true,
+        ..Target::default()
+    };
+    let output = OutputArgs {
+        file: None,
+        pager: true,
+        color: ColorChoice::Auto,
+    };
+    (target, output)
+}
+
+fn parse_trace(args: Vec<OsString>) -> Result<Command> {
+    let (mut target, mut output) = new_target();
+    let mut t = TraceArgs {
+        target: Target::default(),
+        output: OutputArgs {
+            file: None,
+            pager: true,
+            color: ColorChoice::Auto,
+        },
+        syscalls: None,
+        min_duration_ns: None,
+        failures_only: false,
+        summary: Summary::None,
+        hist: false,
+        absolute_time: false,
+    };
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = next(&mut parser)? {
+        let key = match arg {
+            Opt::Key(key) => key,
+            Opt::Value(v) => {
+                target.command.push(v);
+                target.command.extend(parser.raw_args()?);
+                continue;
+            }
+        };
+        if common(&key, &mut parser, &mut target, &mut output)? {
+            continue;
+        }
+        match key.as_str() {
+            "e" | "event" | "expr" => {
+                let list = string(&mut parser, "-e")?;
+                if list.trim().trim_start_matches('!').trim().is_empty() {
+                    return Err(Error::usage("-e: the syscall list is empty"));
+                }
+                t.syscalls = Some(match t.syscalls.take() {
+                    Some(prev) => format!("{prev},{list}"),
+                    None => list,
+                });
+            }
+            "duration" => {
+                let ms = number(&string(&mut parser, "--duration")?, "--duration")?;
+                t.min_duration_ns = Some((ms * 1e6) as u64);
+            }
+            "failure" => t.failures_only = true,
+            "s" | "summary" => t.summary = Summary::Only,
+            "S" | "with-summary" => t.summary = Summary::Also,
+            "hist" => t.hist = true,
+            "T" | "time" => t.absolute_time = true,
+            "h" | "help" => return Ok(Command::Help),
+            _ => return Err(unknown(&key)),
+        }
+    }
+    if t.hist && t.summary == Summary::None {
+        t.summary = Summary::Also;
+    }
+    check_target(&target)?;
+    t.target = target;
+    t.output = output;
+    Ok(Command::Trace(t))
+}
+
+fn parse_graph(args: Vec<OsString>) -> Result<Command> {
+    let (mut target, mut output) = new_target();
+    let mut g = GraphArgs {
+        target: Target::default(),
+        output: OutputArgs {
+            file: None,
+            pager: true,
+            color: ColorChoice::Auto,
+        },
+        tracer: None,
+        graph_funcs: Vec::new(),
+        nograph_funcs: Vec::new(),
+        filter_funcs: Vec::new(),
+        notrace_funcs: Vec::new(),
+        opts: GraphOpts::default(),
+        events: Vec::new(),
+        trace_options: Vec::new(),
+        cpus: None,
+        delay: None,
+        force: false,
+    };
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = next(&mut parser)? {
+        let key = match arg {
+            Opt::Key(key) => key,
+            Opt::Value(v) => {
+                target.command.push(v);
+                target.command.extend(parser.raw_args()?);
+                continue;
+            }
+        };
+        if common(&key, &mut parser, &mut target, &mut output)? {
+            continue;
+        }
+        match key.as_str() {
+            "G" | "graph-funcs" => push_list(&mut g.graph_funcs, &mut parser, "-G")?,
+            "g" | "nograph-funcs" => push_list(&mut g.nograph_funcs, &mut parser, "-g")?,
+            "T" | "trace-funcs" => push_list(&mut g.filter_funcs, &mut parser, "-T")?,
+            "N" | "notrace-funcs" => push_list(&mut g.notrace_funcs, &mut parser, "-N")?,
+            "t" | "tracer" => {
+                let tracer = string(&mut parser, "-t")?;
+                if tracer != "function_graph" && tracer != "function" {
+                    return Err(Error::usage(format!(
+                        "-t {tracer}: expected function_graph or function"
+                    )));
+                }
+                g.tracer = Some(tracer);
+            }
+            "graph-opts" => parse_graph_opts(&mut g.opts, &string(&mut parser, "--graph-opts")?)?,
+            "e" | "event" => g.events.push(string(&mut parser, "-e")?),
+            "O" | "option" => g.trace_options.push(string(&mut parser, "-O")?),
+            "C" | "cpu" => g.cpus = Some(string(&mut parser, "-C")?),
+            "D" | "delay" => {
+                let ms = number(&string(&mut parser, "-D")?, "-D")?;
+                g.delay = Some(Duration::from_secs_f64(ms / 1000.0));
+            }
+            "F" | "funcs" => {
+                let glob = parser
+                    .optional_value()
+                    .map(|v| v.to_string_lossy().into_owned());
+                return Ok(Command::List {
+                    what: ListWhat::Functions,
+                    glob,
+                });
+            }
+            "force" => g.force = true,
+            "h" | "help" => return Ok(Command::Help),
+            _ => return Err(unknown(&key)),
+        }
+    }
+    if g.graph_funcs.is_empty()
+        && g.filter_funcs.is_empty()
+        && target.command.is_empty()
+        && target.pids.is_empty()
+        && !target.system_wide
+    {
+        return Err(Error::usage(
+            "nothing to trace: give -G FUNC, a command, -p PID or -a (see ftr --help)",
+        ));
+    }
+    check_target(&target)?;
+    g.target = target;
+    g.output = output;
+    Ok(Command::Graph(g))
+}
+
+fn parse_report(args: Vec<OsString>) -> Result<Command> {
+    let (_, mut output) = new_target();
+    let mut target = Target::default();
+    let mut input = None;
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = next(&mut parser)? {
+        match arg {
+            Opt::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
+            Opt::Value(v) => {
+                return Err(Error::usage(format!(
+                    "ftr report: unexpected argument {v:?}"
+                )))
+            }
+            Opt::Key(key) => match key.as_str() {
+                "no-pager" | "color" | "colour" | "o" | "output" => {
+                    common(&key, &mut parser, &mut target, &mut output)?;
+                }
+                "h" | "help" => return Ok(Command::Help),
+                _ => return Err(unknown(&key)),
+            },
+        }
+    }
+    let input = input.filter(|p| p.as_os_str() != "-");
+    Ok(Command::Report(ReportArgs { input, output }))
+}
+
+fn parse_list(args: Vec<OsString>) -> Result<Command> {
+    let mut args = args.into_iter().map(|a| a.to_string_lossy().into_owned());
+    let what = match args.next().as_deref() {
+        Some("syscalls") => ListWhat::Syscalls,
+        Some("events") => ListWhat::Events,
+        Some("tracers") => ListWhat::Tracers,
+        Some("functions") | Some("funcs") => ListWhat::Functions,
+        other => {
+            return Err(Error::usage(format!(
+                "ftr list {}: expected syscalls, events, tracers or functions",
+                other.unwrap_or("")
+            )))
+        }
+    };
+    let glob = args.next();
+    if let Some(extra) = args.next() {
+        return Err(Error::usage(format!(
+            "ftr list: unexpected argument `{extra}`"
+        )));
+    }
+    Ok(Command::List { what, glob })
+}
+
+/// An argument with the option's name owned (so the parser can be borrowed
+/// again for its value): `p` for `-p`, `pid` for `--pid`.
+enum Opt {
+    Key(String),
+    Value(OsString),
+}
+
+fn next(parser: &mut lexopt::Parser) -> Result<Option<Opt>> {
+    Ok(parser.next()?.map(|arg| match arg {
+        Short(c) => Opt::Key(c.to_string()),
+        Long(l) => Opt::Key(l.to_string()),
+        Value(v) => Opt::Value(v),
+    }))
+}
+
+fn unknown(key: &str) -> Error {
+    let dashes = if key.chars().count() == 1 { "-" } else { "--" };
+    Error::usage(format!("unknown option {dashes}{key} (see ftr --help)"))
+}
+
+fn check_target(target: &Target) -> Result<()> {
+    if !target.command.is_empty() && !target.pids.is_empty() {
+        return Err(Error::usage("give either a command or -p PID, not both"));
+    }
+    if target.user.is_some() && target.command.is_empty() {
+        return Err(Error::usage("-u USER needs a command to run as that user"));
+    }
+    Ok(())
+}
+
+fn parse_graph_opts(opts: &mut GraphOpts, list: &str) -> Result<()> {
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (key, value) = match item.split_once('=') {
+            Some((k, v)) => (k, Some(v)),
+            None => (item, None),
+        };
+        let needs = |v: Option<&'_ str>| -> Result<String> {
+            v.map(String::from)
+                .ok_or_else(|| Error::usage(format!("--graph-opts {key}: needs a value ({key}=N)")))
+        };
+        match key {
+            "depth" => opts.depth = Some(integer(&needs(value)?, "--graph-opts depth")?),
+            "thresh" => opts.thresh_us = Some(integer(&needs(value)?, "--graph-opts thresh")?),
+            "nosleep-time" => opts.nosleep_time = true,
+            "noirqs" => opts.noirqs = true,
+            "tail" => opts.tail = true,
+            "verbose" => opts.verbose = true,
+            "retval" => opts.retval = true,
+            "retval-hex" => {
+                opts.retval = true;
+                opts.retval_hex = true;
+            }
+            "retaddr" => opts.retaddr = true,
+            "args" => opts.args = true,
+            _ => {
+                return Err(Error::usage(format!(
+                    "--graph-opts {key}: unknown; expected depth=N, thresh=US, nosleep-time, noirqs, tail, verbose, retval, retval-hex, retaddr or args"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn push_list(list: &mut Vec<String>, parser: &mut lexopt::Parser, flag: &str) -> Result<()> {
+    let value = string(parser, flag)?;
+    list.extend(
+        value
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from),
+    );
+    Ok(())
+}
+
+fn string(parser: &mut lexopt::Parser, flag: &str) -> Result<String> {
+    let value = parser.value()?;
+    value
+        .into_string()
+        .map_err(|v| Error::usage(format!("{flag} {}: not valid UTF-8", v.to_string_lossy())))
+}
+
+fn number(text: &str, flag: &str) -> Result<f64> {
+    text.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| Error::usage(format!("{flag} {text}: expected a number, e.g. {flag} 1.5")))
+}
+
+fn integer<T: std::str::FromStr>(text: &str, flag: &str) -> Result<T> {
+    text.trim()
+        .parse()
+        .map_err(|_| Error::usage(format!("{flag}={text}: expected a whole number")))
+}
+
+/// `4M`, `512K`, `1G`, plain numbers in KiB (as buffer_size_kb).
+fn size_kb(text: &str) -> Result<u64> {
+    let t = text.trim();
+    let (digits, mult) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let mult = match c.to_ascii_uppercase() {
+                'B' => 0,
+                'K' => 1,
+                'M' => 1024,
+                'G' => 1024 * 1024,
+                _ => u64::MAX,
+            };
+            (&t[..i], mult)
+        }
+        _ => (t, 1),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| Error::usage(format!("-m {text}: expected a size like 4M or 512K")))?;
+    match mult {
+        u64::MAX => Err(Error::usage(format!(
+            "-m {text}: unknown unit (use K, M or G)"
+        ))),
+        0 => Ok(n.div_ceil(1024).max(1)),
+        m => Ok((n * m).max(1)),
+    }
+}
+
+impl From<lexopt::Error> for Error {
+    fn from(e: lexopt::Error) -> Error {
+        Error::usage(format!("{e} (see ftr --help)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
+    #[test]
+    fn trace_mode_takes_the_command_after_options() {
+        let Command::Trace(t) = parse(args("trace -e pwrite*,read -S -- ./demo -e x")).unwrap()
+        else {
+            panic!("not trace mode")
+        };
+        assert_eq!(t.syscalls.as_deref(), Some("pwrite*,read"));
+        assert_eq!(t.summary, Summary::Also);
+        assert_eq!(t.target.command, args("./demo -e x"));
+        assert!(t.target.inherit);
+    }
+
+    #[test]
+    fn graph_is_the_default_mode() {
+        let Command::Graph(g) = parse(args(
+            "-G __x64_sys_pwritev2 --graph-opts depth=4,tail -- ./demo",
+        ))
+        .unwrap() else {
+            panic!("not graph mode")
+        };
+        assert_eq!(g.graph_funcs, ["__x64_sys_pwritev2"]);
+        assert_eq!(g.opts.depth, Some(4));
+        assert!(g.opts.tail);
+    }
+
+    #[test]
+    fn bad_values_are_usage_errors() {
+        for bad in [
+            "trace --duration abc",
+            "trace -e ''",
+            "trace -e !",
+            "trace -p 0",
+            "trace -p x",
+            "trace --color sometimes",
+            "trace --bogus",
+            "-G f --graph-opts depth=x",
+            "-G f --graph-opts frob",
+            "trace -m 4Q",
+            "trace -u nobody",
+        ] {
+            let err = parse(
+                args(bad)
+                    .into_iter()
+                    .map(|a| OsString::from(a.to_string_lossy().replace('\'', "")))
+                    .collect(),
+            )
+            .expect_err(bad);
+            assert_eq!(err.exit_code(), 125, "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(size_kb("4M").unwrap(), 4096);
+        assert_eq!(size_kb("512k").unwrap(), 512);
+        assert_eq!(size_kb("100").unwrap(), 100);
+    }
+}

@@ -1,0 +1,48 @@
+//! `ftr list`: what this kernel can trace.
+
+use std::io::Write;
+
+use crate::cli::ListWhat;
+use crate::error::Result;
+use crate::names;
+use crate::syscalls::table;
+use crate::tracefs::Tracefs;
+
+pub fn run(what: ListWhat, glob: Option<&str>) -> Result<i32> {
+    let tracefs = Tracefs::open()?;
+    let result = list(&tracefs, what, glob);
+    tracefs.unmount_if_ours();
+    result
+}
+
+fn list(tracefs: &Tracefs, what: ListWhat, glob: Option<&str>) -> Result<i32> {
+    let items: Vec<String> = match what {
+        ListWhat::Syscalls => table::available(tracefs)?,
+        ListWhat::Events => tracefs
+            .read("available_events")?
+            .lines()
+            .map(String::from)
+            .collect(),
+        ListWhat::Tracers => tracefs
+            .read("available_tracers")?
+            .split_whitespace()
+            .map(String::from)
+            .collect(),
+        ListWhat::Functions => tracefs
+            .read("available_filter_functions")?
+            .lines()
+            .filter_map(|l| l.split_whitespace().next().map(String::from))
+            .collect(),
+    };
+    let mut out = Vec::new();
+    for item in items
+        .iter()
+        .filter(|i| glob.map_or(true, |g| names::glob(g, i)))
+    {
+        out.extend_from_slice(item.as_bytes());
+        out.push(b'\n');
+    }
+    // A closed pipe (`| head`) just means the reader has enough.
+    let _ = std::io::stdout().lock().write_all(&out);
+    Ok(0)
+}

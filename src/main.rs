@@ -1,0 +1,66 @@
+//! ftr: one-command Linux kernel tracing that always puts tracefs back.
+//!
+//! main parses the command line, runs the mode, and maps the result to an
+//! exit code; everything else lives in one module per concern.
+
+mod cli;
+mod error;
+mod format;
+mod journal;
+mod list;
+mod names;
+mod output;
+mod reader;
+mod ringbuf;
+mod session;
+mod signals;
+mod style;
+mod syscalls;
+mod tracefs;
+mod workload;
+
+use std::io::Write;
+
+use cli::Command;
+use error::Result;
+
+fn main() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
+    let code = match run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("ftr: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(args: Vec<std::ffi::OsString>) -> Result<i32> {
+    match cli::parse(args)? {
+        Command::Help => {
+            print_stdout(cli::USAGE);
+            Ok(0)
+        }
+        Command::Version => {
+            print_stdout(&format!("ftr {}\n", env!("CARGO_PKG_VERSION")));
+            Ok(0)
+        }
+        Command::Trace(args) => syscalls::run(args),
+        Command::Graph(_) => Err(error::Error::usage("graph mode is not built yet")),
+        Command::Report(_) => Err(error::Error::usage("ftr report is not built yet")),
+        Command::List { what, glob } => list::run(what, glob.as_deref()),
+        Command::Reset => {
+            let tracefs = tracefs::Tracefs::open()?;
+            for line in session::repair_stale(&tracefs) {
+                print_stdout(&format!("{line}\n"));
+            }
+            Ok(0)
+        }
+    }
+}
+
+/// Writes to stdout; a closed pipe (`ftr --help | head -1`) is not an error.
+fn print_stdout(text: &str) {
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+}

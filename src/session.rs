@@ -1,0 +1,307 @@
+//! The tracing session: the one owner of every change ftr makes to tracefs,
+//! and the one place where those changes are undone.
+//!
+//! Every change is journaled (see `journal`) before it is made. `restore`
+//! undoes them in reverse order; it runs on a normal end, on a signal (the
+//! event loop calls `finish`), on an error or a panic (`Drop`), and `ftr reset`
+//! replays the journals of ftr processes that were killed with SIGKILL.
+
+use std::fs;
+use std::path::Path;
+
+use crate::error::{Error, Result};
+use crate::journal::{self, Entry, Journal};
+use crate::tracefs::Tracefs;
+
+pub struct Session {
+    tracefs: Tracefs,
+    journal: Option<Journal>,
+    instance: Option<String>,
+    /// Top-level knobs changed, with their old values, in the order changed.
+    knobs: Vec<(String, String)>,
+}
+
+impl Session {
+    /// Starts a session: repairs what killed ftr processes left, then opens
+    /// this process's journal.
+    pub fn start(tracefs: Tracefs) -> Result<Session> {
+        repair_stale(&tracefs);
+        let mut journal = Journal::create(tracefs.root())?;
+        if tracefs.mounted_here {
+            journal.append(&Entry::Mounted)?;
+        }
+        Ok(Session {
+            tracefs,
+            journal: Some(journal),
+            instance: None,
+            knobs: Vec::new(),
+        })
+    }
+
+    pub fn tracefs(&self) -> &Tracefs {
+        &self.tracefs
+    }
+
+    /// Creates this session's own instance, `instances/ftr-<pid>`, and returns
+    /// its path relative to the tracefs root.
+    pub fn create_instance(&mut self) -> Result<String> {
+        let name = format!("ftr-{}", std::process::id());
+        self.journal_mut()?.append(&Entry::Instance(name.clone()))?;
+        let rel = format!("instances/{name}");
+        let path = self.tracefs.path(&rel);
+        match fs::create_dir(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                // Left by an earlier process with our pid that the repair could
+                // not remove: take it over, it is ours by name.
+            }
+            Err(e) => {
+                return Err(Error::setup(format!(
+                    "cannot create the tracing instance {}: {e} (this kernel may not support instances)",
+                    path.display()
+                )));
+            }
+        }
+        self.instance = Some(name);
+        Ok(rel)
+    }
+
+    /// Changes a knob outside ftr's instance, journaling its old value first.
+    /// The same knob written twice keeps its first old value.
+    pub fn set_global(&mut self, rel: &str, value: &str) -> Result<()> {
+        if !self.knobs.iter().any(|(k, _)| k == rel) {
+            let old = restorable(rel, &self.tracefs.read(rel)?);
+            self.journal_mut()?.append(&Entry::Knob {
+                rel: rel.into(),
+                old: old.clone(),
+            })?;
+            self.knobs.push((rel.to_string(), old));
+        }
+        self.tracefs.write(rel, value)
+    }
+
+    fn journal_mut(&mut self) -> Result<&mut Journal> {
+        self.journal
+            .as_mut()
+            .ok_or_else(|| Error::setup("internal error: the session is already restored"))
+    }
+
+    /// Puts everything back now and waits for it. Returns the problems met;
+    /// it goes on past each one so that as much as possible is restored.
+    pub fn restore(&mut self) -> Vec<String> {
+        let mut problems = self.restore_knobs();
+        if let Some(journal) = self.journal.take() {
+            let entries = self.cleanup_entries();
+            problems.extend(undo(&self.tracefs, &entries));
+            journal.remove();
+        }
+        problems
+    }
+
+    /// Puts the knobs back now; leaves the removal of the (stopped, empty)
+    /// instance to a detached child, because the kernel's rmdir of an instance
+    /// waits ~50 ms for RCU and there is no reason to make the user wait too.
+    /// The child holds the journal's lock until it is done, so `ftr reset`
+    /// never races it, and a killed child leaves a journal `ftr reset` replays.
+    pub fn finish(mut self) -> Vec<String> {
+        let mut problems = self.restore_knobs();
+        if let Some(journal) = self.journal.take() {
+            let entries = self.cleanup_entries();
+            if entries.is_empty() {
+                journal.remove();
+            } else if !detach_cleanup(&self.tracefs, &entries, journal) {
+                // Could not fork: do it here.
+                problems.extend(undo(&self.tracefs, &entries));
+            }
+        }
+        problems
+    }
+
+    fn restore_knobs(&mut self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.knobs.is_empty() {
+            return problems;
+        }
+        let entries: Vec<Entry> = self
+            .knobs
+            .drain(..)
+            .map(|(rel, old)| Entry::Knob { rel, old })
+            .collect();
+        problems.extend(undo(&self.tracefs, &entries));
+        if let Some(journal) = self.journal.as_mut() {
+            if let Err(e) = journal.append(&Entry::KnobsRestored) {
+                problems.push(e.to_string());
+            }
+        }
+        problems
+    }
+
+    /// What is left once the knobs are back: the instance and the mount.
+    fn cleanup_entries(&mut self) -> Vec<Entry> {
+        let mut entries = Vec::new();
+        if self.tracefs.mounted_here {
+            entries.push(Entry::Mounted);
+        }
+        if let Some(name) = self.instance.take() {
+            entries.push(Entry::Instance(name));
+        }
+        entries
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        for problem in self.restore() {
+            eprintln!("ftr: while restoring tracefs: {problem}");
+        }
+    }
+}
+
+/// Undoes journal entries, last first.
+fn undo(tracefs: &Tracefs, entries: &[Entry]) -> Vec<String> {
+    let mut problems = Vec::new();
+    let knobs_restored = entries.contains(&Entry::KnobsRestored);
+    for entry in entries.iter().rev() {
+        match entry {
+            Entry::Knob { rel, old } if !knobs_restored => {
+                if let Err(e) = tracefs.write(rel, old) {
+                    problems.push(e.to_string());
+                }
+            }
+            Entry::Instance(name) => {
+                if let Err(e) = remove_instance(tracefs.root(), name) {
+                    problems.push(e);
+                }
+            }
+            Entry::Mounted => {
+                let _ = nix::mount::umount(tracefs.root());
+            }
+            _ => {}
+        }
+    }
+    problems
+}
+
+fn remove_instance(root: &Path, name: &str) -> std::result::Result<(), String> {
+    let path = root.join("instances").join(name);
+    // EBUSY while a reader still has one of its files open: that reader is
+    // closing, give it a moment.
+    for _ in 0..50 {
+        match fs::remove_dir(&path) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(format!("cannot remove {}: {e}", path.display())),
+        }
+    }
+    Err(format!("cannot remove {}: still busy", path.display()))
+}
+
+/// Runs the last clean-up steps in a detached grandchild. Returns false if it
+/// could not fork.
+fn detach_cleanup(tracefs: &Tracefs, entries: &[Entry], journal: Journal) -> bool {
+    use nix::sys::wait::waitpid;
+    use nix::unistd::{fork, ForkResult};
+    // SAFETY: ftr is single-threaded; the children only make syscalls and exit.
+    match unsafe { fork() } {
+        Ok(ForkResult::Parent { child }) => {
+            let _ = waitpid(child, None);
+            // The grandchild holds the journal's lock now; drop our handle only.
+            std::mem::forget(journal);
+            true
+        }
+        Ok(ForkResult::Child) => {
+            let _ = nix::unistd::setsid();
+            if let Ok(ForkResult::Parent { .. }) | Err(_) = unsafe { fork() } {
+                // SAFETY: leaving the intermediate child at once.
+                unsafe { libc::_exit(0) };
+            }
+            close_all_but(journal.fd());
+            let _ = undo(tracefs, entries);
+            journal.remove();
+            // SAFETY: the grandchild's work is done.
+            unsafe { libc::_exit(0) };
+        }
+        Err(_) => false,
+    }
+}
+
+/// Closes every descriptor but `keep`, and points 0-2 at /dev/null, so the
+/// clean-up child holds no pipe of the caller's open.
+fn close_all_but(keep: i32) {
+    // SAFETY: plain descriptor syscalls.
+    unsafe {
+        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
+        for fd in 0..3 {
+            if null >= 0 && fd != keep {
+                libc::dup2(null, fd);
+            }
+        }
+        for fd in 3..1024 {
+            if fd != keep {
+                libc::close(fd);
+            }
+        }
+    }
+}
+
+/// The value to write back to restore a knob, from what reading it gave.
+pub fn restorable(rel: &str, read: &str) -> String {
+    let value = read.trim_end_matches('\n');
+    if value.starts_with("####") || value == "no pid" {
+        return String::new(); // an empty filter list
+    }
+    if rel.ends_with("trace_clock") {
+        if let Some(start) = value.find('[') {
+            if let Some(len) = value[start + 1..].find(']') {
+                return value[start + 1..start + 1 + len].to_string();
+            }
+        }
+    }
+    value.to_string()
+}
+
+/// `ftr reset`: replays the journals of ftr processes that died without
+/// restoring, and removes `instances/ftr-<pid>` of processes that are gone.
+/// It touches nothing that another tool owns. Returns what it did.
+pub fn repair_stale(tracefs: &Tracefs) -> Vec<String> {
+    let mut done = Vec::new();
+    for stale in journal::stale() {
+        let root = stale
+            .record
+            .tracefs
+            .clone()
+            .unwrap_or_else(|| tracefs.root().to_path_buf());
+        let target = Tracefs::at(root);
+        let problems = undo(&target, &stale.record.entries);
+        done.push(format!(
+            "restored what ftr (pid {}) left: {} change(s){}",
+            stale.record.pid,
+            stale.record.entries.len(),
+            if problems.is_empty() {
+                String::new()
+            } else {
+                format!("; problems: {}", problems.join("; "))
+            }
+        ));
+        stale.remove();
+    }
+    if let Ok(dir) = fs::read_dir(tracefs.path("instances")) {
+        for entry in dir.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(pid) = name
+                .strip_prefix("ftr-")
+                .and_then(|p| p.parse::<i32>().ok())
+            else {
+                continue;
+            };
+            let alive = Path::new(&format!("/proc/{pid}")).exists();
+            if !alive && remove_instance(tracefs.root(), &name).is_ok() {
+                done.push(format!("removed instance {name} of a dead ftr"));
+            }
+        }
+    }
+    done
+}

@@ -1,0 +1,574 @@
+//! `ftr trace`: one line per syscall with its duration, like `perf trace`,
+//! plus a summary with percentiles and histograms.
+//!
+//! The syscall events are recorded in ftr's own instance, filtered by pid in
+//! the kernel, and read in binary from the per-CPU buffers: no text
+//! formatting in the kernel, nanosecond timestamps.
+
+mod render;
+mod stats;
+pub mod table;
+
+use std::collections::HashMap;
+use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::Signal;
+use nix::unistd::User;
+
+use crate::cli::{Summary, TraceArgs};
+use crate::error::{Error, Result};
+use crate::format::{read_int, read_str, Field, Format};
+use crate::output::Output;
+use crate::reader::{mono_now, Item, RawReader};
+use crate::session::Session;
+use crate::signals::Signals;
+use crate::style::Theme;
+use crate::tracefs::Tracefs;
+use crate::workload::{self, Workload};
+use render::Call;
+use stats::Stats;
+use table::Syscall;
+
+/// How often the buffers are read when the kernel does not wake us first.
+const TICK: Duration = Duration::from_millis(100);
+/// Longest sys_enter record kept while its syscall runs.
+const MAX_ENTER: usize = 128;
+
+pub fn run(args: TraceArgs) -> Result<i32> {
+    let user = match &args.target.user {
+        Some(name) => Some(lookup_user(name)?),
+        None => None,
+    };
+    let tracefs = Tracefs::open()?;
+    let plan = match Plan::new(&tracefs, &args) {
+        Ok(plan) => plan,
+        Err(e) => {
+            tracefs.unmount_if_ours();
+            return Err(e);
+        }
+    };
+    let mut workload = match args.target.command.is_empty() {
+        true => None,
+        false => match Workload::spawn(&args.target.command, user.as_ref()) {
+            Ok(w) => Some(w),
+            Err(e) => {
+                tracefs.unmount_if_ours();
+                return Err(e);
+            }
+        },
+    };
+    let mut signals = Signals::install()?;
+    let mut output = Output::open(&args.output)?;
+    let mut session = Session::start(tracefs)?;
+    let inst = session.create_instance()?;
+    let tids: Vec<i32> = match &workload {
+        Some(w) => vec![w.pid.as_raw()],
+        None => plan.tids.clone(),
+    };
+    arm(&session, &inst, &plan, &tids, &args)?;
+    let mut reader = RawReader::open(session.tracefs(), &inst)?;
+
+    let mut tracer = Tracer::new(&plan, &args, output.theme.clone());
+    if let Some(w) = &workload {
+        tracer.comms.insert(w.pid.as_raw(), w.comm.clone());
+        tracer.gated = Some(w.pid.as_raw());
+    }
+    let watch: Vec<OwnedFd> = match &workload {
+        Some(w) => pidfd(w.pid.as_raw()).into_iter().collect(),
+        None => plan.pids.iter().filter_map(|&p| pidfd(p)).collect(),
+    };
+    tracer.t0 = mono_now();
+    if let Some(w) = workload.as_mut() {
+        w.go()?;
+    }
+
+    let stop = event_loop(
+        &mut reader,
+        &mut tracer,
+        &mut output,
+        &mut signals,
+        &watch,
+        &args,
+        workload.as_ref(),
+    );
+    // The workload has exited or tracing was stopped: take what is left.
+    reader.drain(None, |item, data| tracer.handle(item, data));
+    tracer.finish();
+    output.write(&tracer.out);
+    let lost = tracer.lost.max(kernel_lost(session.tracefs(), &inst));
+    drop(reader);
+    let problems = session.finish();
+
+    let mut tail = Vec::new();
+    if args.summary != Summary::None {
+        let rows: Vec<(&str, &Stats)> = tracer
+            .syscalls
+            .iter()
+            .zip(&tracer.stats)
+            .map(|(s, st)| (s.name.as_str(), st))
+            .collect();
+        render::summary(&mut tail, &output.theme, &rows, args.hist);
+    }
+    output.write(&tail);
+    if matches!(stop, Stop::ReaderGone) {
+        if let Some(w) = &workload {
+            w.signal(Signal::SIGTERM);
+        }
+    }
+    output.finish();
+    for p in problems {
+        eprintln!("ftr: while restoring tracefs: {p}");
+    }
+    let traced = tracer.stats.iter().map(|s| s.calls).sum::<u64>() + tracer.unpaired;
+    eprintln!("ftr: {traced} syscalls traced, {lost} events lost");
+    Ok(workload.as_mut().map_or(0, Workload::wait))
+}
+
+/// Everything decided before tracefs is touched: bad input fails here.
+struct Plan {
+    syscalls: Vec<Syscall>,
+    internal: Internal,
+    pids: Vec<i32>,
+    tids: Vec<i32>,
+}
+
+/// Events ftr records for itself, to know each task's name.
+#[derive(Default)]
+struct Internal {
+    fork: Option<(u16, Field, Field)>,
+    exec: Option<(u16, Field, Field)>,
+    rename: Option<(u16, Field, Field)>,
+}
+
+impl Plan {
+    fn new(tracefs: &Tracefs, args: &TraceArgs) -> Result<Plan> {
+        let available = table::available(tracefs)?;
+        let names = table::select(args.syscalls.as_deref(), &available)?;
+        let syscalls = names
+            .iter()
+            .map(|n| table::load(tracefs, "events", n))
+            .collect::<Result<Vec<_>>>()?;
+        let tids = workload::threads_of(&args.target.pids)?;
+        let load = |event: &str, a: &str, b: &str| -> Option<(u16, Field, Field)> {
+            let f = Format::parse(&tracefs.read(&format!("events/{event}/format")).ok()?)?;
+            Some((f.id, f.field(a)?.clone(), f.field(b)?.clone()))
+        };
+        let internal = Internal {
+            fork: load("sched/sched_process_fork", "child_pid", "child_comm"),
+            exec: load("sched/sched_process_exec", "pid", "filename"),
+            rename: load("task/task_rename", "pid", "newcomm"),
+        };
+        Ok(Plan {
+            syscalls,
+            internal,
+            pids: args.target.pids.clone(),
+            tids,
+        })
+    }
+}
+
+/// Configures ftr's instance and turns the events on.
+fn arm(session: &Session, inst: &str, plan: &Plan, tids: &[i32], args: &TraceArgs) -> Result<()> {
+    let fs = session.tracefs();
+    let knob = |name: &str, value: &str| fs.write(&format!("{inst}/{name}"), value);
+    knob("trace_clock", "mono")?;
+    if let Some(kb) = args.target.buffer_kb {
+        knob("buffer_size_kb", &kb.to_string())?;
+    }
+    // Wake the reader when a quarter of a CPU's buffer is full.
+    let _ = knob("buffer_percent", "25");
+    if !tids.is_empty() {
+        knob(
+            "options/event-fork",
+            if args.target.inherit { "1" } else { "0" },
+        )?;
+        let list: Vec<String> = tids.iter().map(i32::to_string).collect();
+        knob("set_event_pid", &list.join(" "))?;
+    } else if fs.exists(&format!("{inst}/set_event_notrace_pid")) {
+        // System-wide: leave out ftr's own reading and writing.
+        knob("set_event_notrace_pid", &std::process::id().to_string())?;
+    }
+    let mut events = String::new();
+    for s in &plan.syscalls {
+        events.push_str(&format!(
+            "syscalls:sys_enter_{0}\nsyscalls:sys_exit_{0}\n",
+            s.name
+        ));
+    }
+    for (present, name) in [
+        (plan.internal.fork.is_some(), "sched:sched_process_fork"),
+        (plan.internal.exec.is_some(), "sched:sched_process_exec"),
+        (plan.internal.rename.is_some(), "task:task_rename"),
+    ] {
+        if present {
+            events.push_str(name);
+            events.push('\n');
+        }
+    }
+    knob("set_event", &events)
+}
+
+enum Stop {
+    Done,
+    Signal,
+    ReaderGone,
+}
+
+fn event_loop(
+    reader: &mut RawReader,
+    tracer: &mut Tracer,
+    output: &mut Output,
+    signals: &mut Signals,
+    watch: &[OwnedFd],
+    args: &TraceArgs,
+    workload: Option<&Workload>,
+) -> Stop {
+    let deadline = args.target.timeout.map(|t| Instant::now() + t);
+    let waiting_for_exit = !watch.is_empty();
+    let mut exited = vec![false; watch.len()];
+    loop {
+        let timeout = match deadline {
+            Some(d) => d.saturating_duration_since(Instant::now()).min(TICK),
+            None => TICK,
+        };
+        let cpu_fds: Vec<RawFd> = reader.fds().collect();
+        let mut fds: Vec<PollFd> = Vec::with_capacity(3 + cpu_fds.len() + watch.len());
+        // SAFETY (all BorrowedFd below): the descriptors outlive this poll call.
+        let borrow = |fd: RawFd| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        fds.push(PollFd::new(borrow(signals.fd()), PollFlags::POLLIN));
+        let pager = output.pager_fd();
+        if let Some(fd) = pager {
+            let want = if output.has_pending() {
+                PollFlags::POLLOUT
+            } else {
+                PollFlags::empty()
+            };
+            fds.push(PollFd::new(borrow(fd), want));
+        }
+        let watch_at = fds.len();
+        for w in watch {
+            fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
+        }
+        for &fd in &cpu_fds {
+            fds.push(PollFd::new(borrow(fd), PollFlags::POLLIN));
+        }
+        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
+        let _ = poll(&mut fds, PollTimeout::from(ms));
+        let ready = |i: usize| fds[i].revents().is_some_and(|r| !r.is_empty());
+        let got_signal = ready(0);
+        let pager_gone = pager.is_some()
+            && fds[1]
+                .revents()
+                .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP));
+        for (i, done) in exited.iter_mut().enumerate() {
+            *done |= ready(watch_at + i);
+        }
+        drop(fds);
+
+        let now = mono_now();
+        reader.drain(Some(now), |item, data| tracer.handle(item, data));
+        output.write(&tracer.out);
+        tracer.out.clear();
+        output.push();
+
+        if got_signal {
+            let sigs = signals.take();
+            if !sigs.is_empty() {
+                if let Some(w) = workload {
+                    for &sig in &sigs {
+                        if let Ok(sig) = Signal::try_from(sig) {
+                            w.signal(sig);
+                        }
+                    }
+                }
+                return Stop::Signal;
+            }
+        }
+        if pager_gone || output.closed {
+            return Stop::ReaderGone;
+        }
+        if waiting_for_exit && exited.iter().all(|&e| e) {
+            return Stop::Done;
+        }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            return Stop::Done;
+        }
+    }
+}
+
+/// What an event id means to ftr.
+#[derive(Clone, Copy)]
+enum Handler {
+    Ignore,
+    Enter(u32),
+    Exit(u32),
+    Fork,
+    Exec,
+    Rename,
+}
+
+struct Pending {
+    sys: u32,
+    ts: u64,
+    len: usize,
+    rec: [u8; MAX_ENTER],
+}
+
+struct Tracer {
+    syscalls: Vec<Syscall>,
+    handlers: Vec<Handler>,
+    internal: Internal,
+    stats: Vec<Stats>,
+    pending: HashMap<i32, Pending>,
+    comms: HashMap<i32, String>,
+    /// The command's pid until it execs: its events before that are ftr's own
+    /// (waiting at the gate), not the command's.
+    gated: Option<i32>,
+    t0: u64,
+    absolute: bool,
+    lines: bool,
+    min_ns: u64,
+    failures_only: bool,
+    theme: Theme,
+    out: Vec<u8>,
+    lost: u64,
+    /// Syscalls seen only half (entry or exit), not in the statistics.
+    unpaired: u64,
+}
+
+impl Tracer {
+    fn new(plan: &Plan, args: &TraceArgs, theme: Theme) -> Tracer {
+        let mut handlers = Vec::new();
+        let mut set = |id: u16, h: Handler| {
+            let id = id as usize;
+            if handlers.len() <= id {
+                handlers.resize(id + 1, Handler::Ignore);
+            }
+            handlers[id] = h;
+        };
+        for (i, s) in plan.syscalls.iter().enumerate() {
+            set(s.enter_id, Handler::Enter(i as u32));
+            set(s.exit_id, Handler::Exit(i as u32));
+        }
+        let internal = Internal {
+            fork: plan.internal.fork.clone(),
+            exec: plan.internal.exec.clone(),
+            rename: plan.internal.rename.clone(),
+        };
+        if let Some((id, ..)) = internal.fork {
+            set(id, Handler::Fork);
+        }
+        if let Some((id, ..)) = internal.exec {
+            set(id, Handler::Exec);
+        }
+        if let Some((id, ..)) = internal.rename {
+            set(id, Handler::Rename);
+        }
+        Tracer {
+            syscalls: plan.syscalls.clone(),
+            handlers,
+            internal,
+            stats: vec![Stats::default(); plan.syscalls.len()],
+            pending: HashMap::new(),
+            comms: HashMap::new(),
+            gated: None,
+            t0: 0,
+            absolute: args.absolute_time,
+            lines: args.summary != Summary::Only,
+            min_ns: args.min_duration_ns.unwrap_or(0),
+            failures_only: args.failures_only,
+            theme,
+            out: Vec::with_capacity(64 * 1024),
+            lost: 0,
+            unpaired: 0,
+        }
+    }
+
+    fn handle(&mut self, item: &Item, data: &[u8]) {
+        let e = match *item {
+            Item::Event(e) => e,
+            Item::Lost { ts, cpu, count } => {
+                self.lost += count;
+                let t = self.time(ts);
+                render::lost_line(&mut self.out, &self.theme, t, cpu, count);
+                return;
+            }
+        };
+        if data.len() < 8 {
+            return;
+        }
+        let id = u16::from_le_bytes([data[0], data[1]]) as usize;
+        let tid = i32::from_le_bytes([data[4], data[5], data[6], data[7]]);
+        let handler = self.handlers.get(id).copied().unwrap_or(Handler::Ignore);
+        if self.gated == Some(tid) {
+            match handler {
+                // The exec (whose comm change is a rename) opens the gate.
+                Handler::Exec | Handler::Rename => self.gated = None,
+                Handler::Enter(i) if self.syscalls[i as usize].name.starts_with("execve") => {
+                    self.gated = None
+                }
+                _ => return,
+            }
+        }
+        match handler {
+            Handler::Ignore => {}
+            Handler::Enter(i) => {
+                let sys = &self.syscalls[i as usize];
+                if sys.no_return {
+                    self.unpaired += 1;
+                    self.show(tid, i, e.ts, None, Some(data), None);
+                    return;
+                }
+                let mut p = Pending {
+                    sys: i,
+                    ts: e.ts,
+                    len: data.len().min(MAX_ENTER),
+                    rec: [0; MAX_ENTER],
+                };
+                p.rec[..p.len].copy_from_slice(&data[..p.len]);
+                if let Some(old) = self.pending.insert(tid, p) {
+                    // Its exit was lost: show it as unfinished.
+                    self.unpaired += 1;
+                    self.show(tid, old.sys, old.ts, None, Some(&old.rec[..old.len]), None);
+                }
+            }
+            Handler::Exit(i) => {
+                let ret = read_int(data, &self.syscalls[i as usize].ret).unwrap_or(0);
+                match self.pending.remove(&tid) {
+                    Some(p) if p.sys == i => {
+                        let dur = e.ts.saturating_sub(p.ts);
+                        let failed = (-4095..0).contains(&ret);
+                        self.stats[i as usize].add(dur, failed);
+                        if self.lines && dur >= self.min_ns && (!self.failures_only || failed) {
+                            self.show(tid, i, p.ts, Some(dur), Some(&p.rec[..p.len]), Some(ret));
+                        }
+                    }
+                    other => {
+                        if let Some(p) = other {
+                            self.pending.insert(tid, p);
+                        }
+                        // Entered before tracing began (or its entry was lost).
+                        self.unpaired += 1;
+                        if self.lines && self.min_ns == 0 {
+                            self.show(tid, i, e.ts, None, None, Some(ret));
+                        }
+                    }
+                }
+            }
+            Handler::Fork => {
+                if let Some((_, pid, comm)) = &self.internal.fork {
+                    if let (Some(pid), Some(comm)) = (read_int(data, pid), read_str(data, comm)) {
+                        self.comms
+                            .insert(pid as i32, String::from_utf8_lossy(comm).into_owned());
+                    }
+                }
+            }
+            Handler::Exec => {
+                if let Some((_, pid, file)) = &self.internal.exec {
+                    if let (Some(pid), Some(file)) = (read_int(data, pid), read_str(data, file)) {
+                        let base = file.rsplit(|&b| b == b'/').next().unwrap_or(file);
+                        let comm: String = String::from_utf8_lossy(base).chars().take(15).collect();
+                        self.comms.insert(pid as i32, comm);
+                    }
+                }
+            }
+            Handler::Rename => {
+                if let Some((_, pid, comm)) = &self.internal.rename {
+                    if let (Some(pid), Some(comm)) = (read_int(data, pid), read_str(data, comm)) {
+                        self.comms
+                            .insert(pid as i32, String::from_utf8_lossy(comm).into_owned());
+                    }
+                }
+            }
+        }
+    }
+
+    fn time(&self, ts: u64) -> u64 {
+        if self.absolute {
+            ts
+        } else {
+            ts.saturating_sub(self.t0)
+        }
+    }
+
+    fn show(
+        &mut self,
+        tid: i32,
+        sys: u32,
+        ts: u64,
+        dur: Option<u64>,
+        enter: Option<&[u8]>,
+        ret: Option<i64>,
+    ) {
+        if !self.lines {
+            return;
+        }
+        if !self.comms.contains_key(&tid) {
+            let comm = std::fs::read_to_string(format!("/proc/{tid}/comm"))
+                .map(|s| s.trim_end().to_string())
+                .unwrap_or_else(|_| "?".to_string());
+            self.comms.insert(tid, comm);
+        }
+        let call = Call {
+            sys: &self.syscalls[sys as usize],
+            time_ns: self.time(ts),
+            dur_ns: dur,
+            comm: self.comms.get(&tid).map_or("?", String::as_str),
+            tid,
+            enter,
+            ret,
+        };
+        render::call_line(&mut self.out, &self.theme, &call);
+    }
+
+    /// Syscalls still running when tracing stopped.
+    fn finish(&mut self) {
+        let mut left: Vec<(i32, Pending)> = self.pending.drain().collect();
+        left.sort_by_key(|(_, p)| p.ts);
+        for (tid, p) in left {
+            self.unpaired += 1;
+            self.show(tid, p.sys, p.ts, None, Some(&p.rec[..p.len]), None);
+        }
+    }
+}
+
+/// Events the kernel dropped or overwrote in the instance, from per-CPU stats.
+fn kernel_lost(tracefs: &Tracefs, inst: &str) -> u64 {
+    let Ok(dir) = std::fs::read_dir(tracefs.path(&format!("{inst}/per_cpu"))) else {
+        return 0;
+    };
+    let mut lost = 0;
+    for entry in dir.flatten() {
+        if let Ok(text) = std::fs::read_to_string(entry.path().join("stats")) {
+            for line in text.lines() {
+                if let Some(v) = line
+                    .strip_prefix("overrun:")
+                    .or_else(|| line.strip_prefix("dropped events:"))
+                {
+                    lost += v.trim().parse::<u64>().unwrap_or(0);
+                }
+            }
+        }
+    }
+    lost
+}
+
+fn pidfd(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+fn lookup_user(name: &str) -> Result<User> {
+    let found = match name.parse::<u32>() {
+        Ok(uid) => User::from_uid(nix::unistd::Uid::from_raw(uid)),
+        Err(_) => User::from_name(name),
+    };
+    found.ok().flatten().ok_or_else(|| {
+        Error::usage(format!(
+            "-u {name}: no such user (not in the user database)"
+        ))
+    })
+}

@@ -1,0 +1,212 @@
+//! Turning finished syscalls into perf-trace-style lines, and the summary.
+
+use std::io::Write;
+
+use super::stats::Stats;
+use super::table::{ArgKind, Syscall};
+use crate::format::read_int;
+use crate::style::Theme;
+
+/// One syscall to show. `start`/`dur` are None for a call whose entry or
+/// exit was not seen.
+pub struct Call<'a> {
+    pub sys: &'a Syscall,
+    pub time_ns: u64,
+    pub dur_ns: Option<u64>,
+    pub comm: &'a str,
+    pub tid: i32,
+    /// The sys_enter record, when the entry was seen.
+    pub enter: Option<&'a [u8]>,
+    pub ret: Option<i64>,
+}
+
+pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) {
+    let ms = c.time_ns / 1_000_000;
+    let frac = c.time_ns / 1_000 % 1_000;
+    let _ = write!(out, "{ms:>5}.{frac:03} (");
+    match c.dur_ns {
+        Some(d) => {
+            let style = if d >= 1_000_000 {
+                &theme.slow
+            } else if d >= 10_000 {
+                &theme.medium
+            } else {
+                ""
+            };
+            let text = format!("{:>3}.{:06} ms", d / 1_000_000, d % 1_000_000);
+            theme.paint(out, style, text.as_bytes());
+        }
+        None => out.extend_from_slice(b"             "),
+    }
+    let _ = write!(out, "): {}/{} ", c.comm, c.tid);
+    if c.enter.is_none() {
+        theme.paint(out, &theme.dim, b"... [continued]: ");
+    }
+    theme.paint(out, &theme.name, c.sys.name.as_bytes());
+    out.push(b'(');
+    if let Some(rec) = c.enter {
+        for (i, arg) in c.sys.args.iter().enumerate() {
+            if i > 0 {
+                out.extend_from_slice(b", ");
+            }
+            let _ = write!(out, "{}: ", arg.name);
+            arg_value(
+                out,
+                arg.kind,
+                read_int(rec, &arg.field).unwrap_or(0),
+                arg.field.size,
+                &arg.name,
+            );
+        }
+    }
+    out.push(b')');
+    match c.ret {
+        Some(ret) => {
+            out.extend_from_slice(b" = ");
+            ret_value(out, theme, ret, c.sys.returns_pointer);
+        }
+        None if c.sys.no_return => {}
+        None => theme.paint(out, &theme.dim, b" ..."),
+    }
+    out.push(b'\n');
+}
+
+fn arg_value(out: &mut Vec<u8>, kind: ArgKind, raw: i64, size: usize, name: &str) {
+    // Fields are 8 bytes wide but may hold a C int: narrow by the C type.
+    let _ = match kind {
+        ArgKind::Pointer if raw == 0 => write!(out, "NULL"),
+        ArgKind::Pointer | ArgKind::Hex => write!(out, "{:#x}", raw as u64),
+        ArgKind::Octal => write!(out, "0{:o}", raw as u64),
+        ArgKind::Fd => {
+            let fd = raw as i32;
+            if fd == libc::AT_FDCWD && name == "dfd" {
+                write!(out, "CWD")
+            } else {
+                write!(out, "{fd}")
+            }
+        }
+        ArgKind::Signed if size == 8 => write!(out, "{raw}"),
+        ArgKind::Signed => write!(out, "{}", raw as i32),
+        ArgKind::Unsigned => write!(out, "{}", raw as u64),
+    };
+}
+
+fn ret_value(out: &mut Vec<u8>, theme: &Theme, ret: i64, pointer: bool) {
+    if (-4095..0).contains(&ret) {
+        let errno = nix::errno::Errno::from_raw(-ret as i32);
+        let text = format!("-1 {errno:?} ({})", errno.desc());
+        theme.paint(out, &theme.error, text.as_bytes());
+    } else if pointer {
+        let _ = write!(out, "{:#x}", ret as u64);
+    } else {
+        let _ = write!(out, "{ret}");
+    }
+}
+
+/// Lost events, where they happened.
+pub fn lost_line(out: &mut Vec<u8>, theme: &Theme, time_ns: u64, cpu: u32, count: u64) {
+    let ms = time_ns / 1_000_000;
+    let frac = time_ns / 1_000 % 1_000;
+    let text = match count {
+        0 => format!("{ms:>5}.{frac:03} LOST events on CPU {cpu} (count unknown)!"),
+        n => format!("{ms:>5}.{frac:03} LOST {n} events on CPU {cpu}!"),
+    };
+    theme.paint(out, &theme.lost, text.as_bytes());
+    out.push(b'\n');
+}
+
+fn us(ns: f64) -> String {
+    format!("{:.3}", ns / 1e3)
+}
+
+/// The summary table, sorted by total time, with p50/p90/p99; and with
+/// `hist`, a log2 histogram per syscall.
+pub fn summary(out: &mut Vec<u8>, theme: &Theme, rows: &[(&str, &Stats)], hist: bool) {
+    let mut rows: Vec<_> = rows.iter().filter(|(_, s)| s.calls > 0).collect();
+    rows.sort_by(|a, b| b.1.total_ns.cmp(&a.1.total_ns).then(a.0.cmp(b.0)));
+    out.extend_from_slice(b"\n");
+    let cols = ["total", "min", "avg", "p50", "p90", "p99", "max"];
+    let mut head = format!(" {:<16} {:>9} {:>7}", "syscall", "calls", "errors");
+    let mut units = format!(" {:<16} {:>9} {:>7}", "", "", "");
+    let mut rule = format!(" {} {} {}", "-".repeat(16), "-".repeat(9), "-".repeat(7));
+    for c in cols {
+        head.push_str(&format!(" {c:>11}"));
+        units.push_str(&format!(" {:>11}", "(usec)"));
+        rule.push_str(&format!(" {}", "-".repeat(11)));
+    }
+    head.push_str(&format!(" {:>8}", "stddev"));
+    units.push_str(&format!(" {:>8}\n", "(%)"));
+    rule.push_str(&format!(" {}\n", "-".repeat(8)));
+    theme.paint(out, &theme.header, head.as_bytes());
+    out.push(b'\n');
+    out.extend_from_slice(units.as_bytes());
+    out.extend_from_slice(rule.as_bytes());
+    for (name, s) in &rows {
+        let errors = if s.errors > 0 {
+            let mut v = Vec::new();
+            theme.paint(&mut v, &theme.error, format!("{:>7}", s.errors).as_bytes());
+            String::from_utf8_lossy(&v).into_owned()
+        } else {
+            format!("{:>7}", 0)
+        };
+        let line = format!(
+            " {:<16} {:>9} {} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>7.2}%\n",
+            name,
+            s.calls,
+            errors,
+            us(s.total_ns as f64),
+            us(s.min_ns as f64),
+            us(s.avg_ns()),
+            us(s.quantile(0.5) as f64),
+            us(s.quantile(0.9) as f64),
+            us(s.quantile(0.99) as f64),
+            us(s.max_ns as f64),
+            s.stddev_pct(),
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+    if hist {
+        for (name, s) in &rows {
+            histogram(out, theme, name, s);
+        }
+    }
+}
+
+/// bpftrace-style: `[1us, 2us)   12 |@@@@      |`.
+fn histogram(out: &mut Vec<u8>, theme: &Theme, name: &str, s: &Stats) {
+    const WIDTH: u64 = 40;
+    let buckets = s.log2_hist();
+    let peak = buckets.iter().map(|&(_, n)| n).max().unwrap_or(1).max(1);
+    out.push(b'\n');
+    theme.paint(out, &theme.name, name.as_bytes());
+    out.extend_from_slice(b" durations:\n");
+    for &(floor, n) in &buckets {
+        let hi = if floor == 0 { 1 } else { floor * 2 };
+        let range = format!("[{}, {})", human_ns(floor), human_ns(hi));
+        let bar = (n * WIDTH).div_ceil(peak) as usize;
+        let line = format!(
+            "{range:<18} {n:>9} |{:<w$}|\n",
+            "@".repeat(bar),
+            w = WIDTH as usize
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// A duration with three significant digits: 512ns, 1.02us, 32.8us, 1.05ms.
+fn human_ns(ns: u64) -> String {
+    let (v, unit) = match ns {
+        0..=999 => return format!("{ns}ns"),
+        1_000..=999_999 => (ns as f64 / 1e3, "us"),
+        1_000_000..=999_999_999 => (ns as f64 / 1e6, "ms"),
+        _ => (ns as f64 / 1e9, "s"),
+    };
+    let decimals = if v >= 100.0 {
+        0
+    } else if v >= 10.0 {
+        1
+    } else {
+        2
+    };
+    format!("{v:.decimals$}{unit}")
+}

@@ -1,0 +1,214 @@
+//! Which syscalls to trace (`-e`), and how to read and show their events.
+
+use crate::error::{Error, Result};
+use crate::format::{Field, Format};
+use crate::names;
+use crate::tracefs::Tracefs;
+
+/// How one argument is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ArgKind {
+    Pointer,
+    Fd,
+    Hex,
+    Octal,
+    Signed,
+    Unsigned,
+}
+
+#[derive(Debug, Clone)]
+pub struct Arg {
+    pub name: String,
+    pub field: Field,
+    pub kind: ArgKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct Syscall {
+    pub name: String,
+    pub enter_id: u16,
+    pub exit_id: u16,
+    pub args: Vec<Arg>,
+    pub ret: Field,
+    /// Returns an address (mmap, brk…): shown in hex.
+    pub returns_pointer: bool,
+    /// Never returns (exit, exit_group): shown at entry.
+    pub no_return: bool,
+}
+
+/// Names of every syscall this kernel has events for, sorted.
+pub fn available(tracefs: &Tracefs) -> Result<Vec<String>> {
+    let dir = tracefs.path("events/syscalls");
+    let entries = std::fs::read_dir(&dir).map_err(|_| {
+        Error::setup(format!(
+            "{} is missing: this kernel has no syscall events (it needs CONFIG_FTRACE_SYSCALLS)",
+            dir.display()
+        ))
+    })?;
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_prefix("sys_enter_")
+                .map(String::from)
+        })
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+/// Resolves a `-e` list against the available syscalls: comma-separated
+/// names and globs, `all`, a leading `!` for all but the list.
+pub fn select(spec: Option<&str>, available: &[String]) -> Result<Vec<String>> {
+    let Some(spec) = spec else {
+        return Ok(available.to_vec());
+    };
+    let (negate, list) = match spec.trim().strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, spec),
+    };
+    let mut chosen = vec![false; available.len()];
+    for item in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        if item == "all" {
+            chosen.iter_mut().for_each(|c| *c = true);
+            continue;
+        }
+        let before = chosen.iter().filter(|&&c| c).count();
+        if names::is_glob(item) {
+            for (i, name) in available.iter().enumerate() {
+                chosen[i] |= names::glob(item, name);
+            }
+            if chosen.iter().filter(|&&c| c).count() == before
+                && !available.iter().any(|n| names::glob(item, n))
+            {
+                return Err(Error::usage(format!(
+                    "-e {item}: matches no syscall (see `ftr list syscalls`)"
+                )));
+            }
+            continue;
+        }
+        let name = item.strip_prefix("sys_").unwrap_or(item);
+        // x86_64 names a few syscalls by their newer variant: stat is newstat.
+        let found = [name.to_string(), format!("new{name}")]
+            .into_iter()
+            .find_map(|n| available.iter().position(|a| *a == n));
+        match found {
+            Some(i) => chosen[i] = true,
+            None => {
+                let hint = names::suggest(name, available.iter().map(String::as_str))
+                    .map(|s| format!("; did you mean `{s}`?"))
+                    .unwrap_or_else(|| " (see `ftr list syscalls`)".to_string());
+                return Err(Error::usage(format!(
+                    "-e {item}: no such syscall on this kernel (no events/syscalls/sys_enter_{name}){hint}"
+                )));
+            }
+        }
+    }
+    let picked: Vec<String> = available
+        .iter()
+        .zip(&chosen)
+        .filter(|(_, &c)| c != negate)
+        .map(|(n, _)| n.clone())
+        .collect();
+    if picked.is_empty() {
+        return Err(Error::usage(format!("-e {spec}: selects no syscall")));
+    }
+    Ok(picked)
+}
+
+/// Loads the enter/exit formats of `name` from `events_dir` (an instance's
+/// or the top level's `events`).
+pub fn load(tracefs: &Tracefs, events_rel: &str, name: &str) -> Result<Syscall> {
+    let read = |which: &str| -> Result<Format> {
+        let rel = format!("{events_rel}/syscalls/sys_{which}_{name}/format");
+        let text = tracefs.read(&rel)?;
+        Format::parse(&text)
+            .ok_or_else(|| Error::setup(format!("cannot parse {}", tracefs.path(&rel).display())))
+    };
+    let enter = read("enter")?;
+    let exit = read("exit")?;
+    let ret = exit
+        .field("ret")
+        .cloned()
+        .ok_or_else(|| Error::setup(format!("sys_exit_{name} has no `ret` field")))?;
+    let args = enter
+        .fields
+        .iter()
+        .filter(|f| f.name != "__syscall_nr")
+        .map(|f| Arg {
+            name: f.name.clone(),
+            field: f.clone(),
+            kind: kind_of(f),
+        })
+        .collect();
+    Ok(Syscall {
+        name: name.to_string(),
+        enter_id: enter.id,
+        exit_id: exit.id,
+        args,
+        ret,
+        returns_pointer: matches!(name, "mmap" | "mremap" | "brk" | "shmat"),
+        no_return: matches!(name, "exit" | "exit_group"),
+    })
+}
+
+fn kind_of(f: &Field) -> ArgKind {
+    let n = f.name.as_str();
+    let t = f.ctype.as_str();
+    if t.contains('*') {
+        ArgKind::Pointer
+    } else if n == "fd" || n.ends_with("fd") || n == "fildes" {
+        ArgKind::Fd
+    } else if n == "mode" || n == "perm" {
+        ArgKind::Octal
+    } else if n.contains("flags") || n == "prot" || n == "cmd" || n == "request" || n == "mask" {
+        ArgKind::Hex
+    } else if t.starts_with("unsigned") || t.starts_with('u') || t == "size_t" {
+        ArgKind::Unsigned
+    } else {
+        ArgKind::Signed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn avail() -> Vec<String> {
+        [
+            "close", "newstat", "openat", "pwrite64", "pwritev", "pwritev2", "read", "write",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    }
+
+    #[test]
+    fn selects_names_globs_negation_and_aliases() {
+        let a = avail();
+        assert_eq!(
+            select(Some("pwrite*"), &a).unwrap(),
+            ["pwrite64", "pwritev", "pwritev2"]
+        );
+        assert_eq!(select(Some("read,write"), &a).unwrap(), ["read", "write"]);
+        assert_eq!(select(Some("stat"), &a).unwrap(), ["newstat"]);
+        assert_eq!(
+            select(Some("!pwrite*,read,newstat"), &a).unwrap(),
+            ["close", "openat", "write"]
+        );
+        assert_eq!(select(Some("all"), &a).unwrap().len(), a.len());
+        assert_eq!(select(None, &a).unwrap().len(), a.len());
+    }
+
+    #[test]
+    fn unknown_names_get_a_suggestion() {
+        let err = select(Some("pwritv2"), &avail()).unwrap_err();
+        assert!(err.msg.contains("did you mean `pwritev2`"), "{}", err.msg);
+        assert!(select(Some("zz*"), &avail())
+            .unwrap_err()
+            .msg
+            .contains("matches no syscall"));
+        assert!(select(Some("!all"), &avail()).is_err());
+    }
+}

@@ -1,0 +1,168 @@
+//! Finding, mounting and reading/writing tracefs.
+//!
+//! Everything here is plain file access; which knobs get changed, and how they
+//! are put back, is decided by `session`.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+const TRACEFS_MAGIC: i64 = 0x7472_6163;
+const DEBUGFS_MAGIC: i64 = 0x6462_6720;
+const DEFAULT_MOUNT: &str = "/sys/kernel/tracing";
+
+#[derive(Debug, Clone)]
+pub struct Tracefs {
+    root: PathBuf,
+    /// ftr mounted it (and so unmounts it at the end, if nobody else uses it).
+    pub mounted_here: bool,
+}
+
+impl Tracefs {
+    /// Finds tracefs: `$TRACEFS`, the usual mount points, `/proc/mounts`; mounts
+    /// it at `/sys/kernel/tracing` when it is nowhere.
+    pub fn open() -> Result<Tracefs> {
+        if let Some(dir) = std::env::var_os("TRACEFS") {
+            let root = PathBuf::from(dir);
+            if !is_tracefs(&root) {
+                return Err(Error::setup(format!(
+                    "TRACEFS={} is not a mounted tracefs (mount it with `mount -t tracefs nodev {0}` or unset TRACEFS)",
+                    root.display()
+                )));
+            }
+            return Ok(Tracefs {
+                root,
+                mounted_here: false,
+            });
+        }
+        for dir in [DEFAULT_MOUNT, "/sys/kernel/debug/tracing"] {
+            if is_tracefs(Path::new(dir)) {
+                return Ok(Tracefs {
+                    root: dir.into(),
+                    mounted_here: false,
+                });
+            }
+        }
+        if let Some(root) = from_proc_mounts() {
+            return Ok(Tracefs {
+                root,
+                mounted_here: false,
+            });
+        }
+        mount_default()
+    }
+
+    /// A tracefs at a known path, for `ftr reset` and tests.
+    pub fn at(root: PathBuf) -> Tracefs {
+        Tracefs {
+            root,
+            mounted_here: false,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+
+    pub fn exists(&self, rel: &str) -> bool {
+        self.path(rel).exists()
+    }
+
+    pub fn read(&self, rel: &str) -> Result<String> {
+        let path = self.path(rel);
+        fs::read_to_string(&path).map_err(|e| Error::io("read", &path, &e))
+    }
+
+    /// Writes `value` to a knob, truncating it first, in one write(2) so that
+    /// list files (set_event, filters) take all lines at once.
+    pub fn write(&self, rel: &str, value: &str) -> Result<()> {
+        let path = self.path(rel);
+        write_file(&path, value).map_err(|e| write_error(&path, value, &e))
+    }
+
+    /// Unmounts tracefs if ftr mounted it and nothing else holds it.
+    pub fn unmount_if_ours(&self) {
+        if self.mounted_here {
+            let _ = nix::mount::umount(&self.root);
+        }
+    }
+}
+
+pub fn write_file(path: &Path, value: &str) -> io::Result<()> {
+    let mut f = OpenOptions::new().write(true).truncate(true).open(path)?;
+    // An empty write does nothing; O_TRUNC alone clears list files.
+    if !value.is_empty() {
+        f.write_all(value.as_bytes())?;
+    }
+    Ok(())
+}
+
+fn write_error(path: &Path, value: &str, err: &io::Error) -> Error {
+    let shown = value.trim_end();
+    let base = Error::io("write", path, err);
+    if err.raw_os_error() == Some(libc::EINVAL) || err.raw_os_error() == Some(libc::EBUSY) {
+        return Error::setup(format!(
+            "the kernel refused `{shown}` for {}: {err}",
+            path.display()
+        ));
+    }
+    Error::setup(format!("{} (value `{shown}`)", base.msg))
+}
+
+pub fn read_to_vec(file: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
+    file.read_to_end(buf)
+}
+
+fn is_tracefs(dir: &Path) -> bool {
+    match nix::sys::statfs::statfs(dir) {
+        Ok(st) => {
+            let magic = st.filesystem_type().0 as i64;
+            magic == TRACEFS_MAGIC || (magic == DEBUGFS_MAGIC && dir.join("trace").exists())
+        }
+        Err(_) => false,
+    }
+}
+
+fn from_proc_mounts() -> Option<PathBuf> {
+    let mounts = fs::read_to_string("/proc/mounts").ok()?;
+    mounts.lines().find_map(|line| {
+        let mut fields = line.split_whitespace();
+        let (_dev, dir, fstype) = (fields.next()?, fields.next()?, fields.next()?);
+        let dir = PathBuf::from(dir.replace("\\040", " "));
+        (fstype == "tracefs" && is_tracefs(&dir)).then_some(dir)
+    })
+}
+
+fn mount_default() -> Result<Tracefs> {
+    use nix::mount::{mount, MsFlags};
+    let root = PathBuf::from(DEFAULT_MOUNT);
+    if !root.is_dir() {
+        return Err(Error::setup(format!(
+            "tracefs is not mounted and {DEFAULT_MOUNT} does not exist: this kernel was built without tracing (CONFIG_FTRACE)"
+        )));
+    }
+    let flags = MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC;
+    mount(Some("nodev"), &root, Some("tracefs"), flags, None::<&str>).map_err(|errno| {
+        let fix = match errno {
+            nix::errno::Errno::EPERM | nix::errno::Errno::EACCES => {
+                "ftr needs root to mount it: run it with sudo"
+            }
+            nix::errno::Errno::ENODEV => "this kernel was built without tracefs (CONFIG_FTRACE)",
+            _ => "mount it by hand with `mount -t tracefs nodev /sys/kernel/tracing`",
+        };
+        Error::setup(format!(
+            "tracefs is not mounted and mounting it at {DEFAULT_MOUNT} failed: {}; {fix}",
+            errno.desc()
+        ))
+    })?;
+    Ok(Tracefs {
+        root,
+        mounted_here: true,
+    })
+}
