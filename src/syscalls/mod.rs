@@ -68,6 +68,10 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         None => plan.tids.clone(),
     };
     arm(&session, &inst, &plan, &tids, &args)?;
+    if std::env::var_os("FTR_TEST_PANIC").is_some() {
+        // For the test that proves a panic restores tracefs (Session's Drop).
+        panic!("FTR_TEST_PANIC is set: panicking with tracing armed");
+    }
     let mut reader = RawReader::open(session.tracefs(), &inst)?;
 
     let mut tracer = Tracer::new(&plan, &args, output.theme.clone());

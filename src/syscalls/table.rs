@@ -39,11 +39,12 @@ pub struct Syscall {
 /// Names of every syscall this kernel has events for, sorted.
 pub fn available(tracefs: &Tracefs) -> Result<Vec<String>> {
     let dir = tracefs.path("events/syscalls");
-    let entries = std::fs::read_dir(&dir).map_err(|_| {
-        Error::setup(format!(
+    let entries = std::fs::read_dir(&dir).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::setup(format!(
             "{} is missing: this kernel has no syscall events (it needs CONFIG_FTRACE_SYSCALLS)",
             dir.display()
-        ))
+        )),
+        _ => Error::io("read", &dir, &e),
     })?;
     let mut names: Vec<String> = entries
         .flatten()
