@@ -34,7 +34,6 @@ pub enum Entry {
 #[derive(Debug, Default)]
 pub struct Record {
     pub pid: i32,
-    pub start_time: u64,
     pub tracefs: Option<PathBuf>,
     pub entries: Vec<Entry>,
 }
@@ -70,10 +69,6 @@ impl Journal {
             escape(&tracefs_root.to_string_lossy())
         ))?;
         Ok(journal)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     pub fn fd(&self) -> std::os::fd::RawFd {
@@ -175,7 +170,6 @@ pub fn parse(text: &str) -> Option<Record> {
     }
     let mut record = Record {
         pid: head.next()?.parse().ok()?,
-        start_time: head.next()?.parse().ok()?,
         ..Record::default()
     };
     for line in lines {
@@ -284,7 +278,7 @@ mod tests {
         let text = "ftr-journal 1 42 777\ntracefs /sys/kernel/tracing\nmounted\ninstance ftr-42\n\
                     knob max_graph_depth 0\nknob set_graph_function \\e\nknobs-restored\nknob trunc";
         let r = parse(text).expect("parses");
-        assert_eq!((r.pid, r.start_time), (42, 777));
+        assert_eq!(r.pid, 42);
         assert_eq!(r.tracefs.as_deref(), Some(Path::new("/sys/kernel/tracing")));
         assert_eq!(
             r.entries,

@@ -6,6 +6,7 @@
 mod cli;
 mod error;
 mod format;
+mod graph;
 mod journal;
 mod list;
 mod names;
@@ -47,8 +48,8 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<i32> {
             Ok(0)
         }
         Command::Trace(args) => syscalls::run(args),
-        Command::Graph(_) => Err(error::Error::usage("graph mode is not built yet")),
-        Command::Report(_) => Err(error::Error::usage("ftr report is not built yet")),
+        Command::Graph(args) => graph::run(args),
+        Command::Report(args) => graph::report(args),
         Command::List { what, glob } => list::run(what, glob.as_deref()),
         Command::Reset => {
             let tracefs = tracefs::Tracefs::open()?;

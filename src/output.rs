@@ -61,10 +61,6 @@ impl Output {
         self
     }
 
-    pub fn is_pager(&self) -> bool {
-        self.pager.is_some()
-    }
-
     /// The pager's pipe, to poll for POLLERR (the user quit) and POLLOUT.
     pub fn pager_fd(&self) -> Option<RawFd> {
         self.pager.as_ref().map(|_| self.file.as_raw_fd())

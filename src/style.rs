@@ -9,7 +9,6 @@ pub const RESET: &str = "\x1b[0m";
 
 #[derive(Debug, Clone, Default)]
 pub struct Theme {
-    pub enabled: bool,
     pub name: String,
     pub dim: String,
     pub slow: String,
@@ -28,7 +27,6 @@ impl Theme {
     pub fn color() -> Theme {
         let sgr = |s: Style| s.prefix_formatter().to_string();
         Theme {
-            enabled: true,
             name: sgr(Style::new().bold()),
             dim: sgr(Style::new().dimmed()),
             slow: sgr(Style::new().red()),

@@ -3,8 +3,8 @@
 //! Everything here is plain file access; which knobs get changed, and how they
 //! are put back, is decided by `session`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -115,14 +115,10 @@ fn write_error(path: &Path, value: &str, err: &io::Error) -> Error {
     Error::setup(format!("{} (value `{shown}`)", base.msg))
 }
 
-pub fn read_to_vec(file: &mut File, buf: &mut Vec<u8>) -> io::Result<usize> {
-    file.read_to_end(buf)
-}
-
 fn is_tracefs(dir: &Path) -> bool {
     match nix::sys::statfs::statfs(dir) {
         Ok(st) => {
-            let magic = st.filesystem_type().0 as i64;
+            let magic = st.filesystem_type().0;
             magic == TRACEFS_MAGIC || (magic == DEBUGFS_MAGIC && dir.join("trace").exists())
         }
         Err(_) => false,

@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::sys::wait::{waitpid, WaitStatus};
 use nix::unistd::{fork, pipe2, ForkResult, Pid, User};
 
 use crate::error::{Error, Kind, Result};
@@ -94,17 +94,6 @@ impl Workload {
         if self.status.is_none() {
             let _ = kill(self.pid, sig);
         }
-    }
-
-    /// Reaps the command if it has exited; returns its exit status as a shell
-    /// would see it (128+N for a death by signal N).
-    pub fn try_wait(&mut self) -> Option<i32> {
-        if self.status.is_none() {
-            if let Ok(status) = waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
-                self.status = shell_status(status);
-            }
-        }
-        self.status
     }
 
     /// Waits for the command to exit.

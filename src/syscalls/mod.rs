@@ -509,17 +509,17 @@ impl Tracer {
         if !self.lines {
             return;
         }
-        if !self.comms.contains_key(&tid) {
-            let comm = std::fs::read_to_string(format!("/proc/{tid}/comm"))
+        let time_ns = self.time(ts);
+        let comm = self.comms.entry(tid).or_insert_with(|| {
+            std::fs::read_to_string(format!("/proc/{tid}/comm"))
                 .map(|s| s.trim_end().to_string())
-                .unwrap_or_else(|_| "?".to_string());
-            self.comms.insert(tid, comm);
-        }
+                .unwrap_or_else(|_| "?".to_string())
+        });
         let call = Call {
             sys: &self.syscalls[sys as usize],
-            time_ns: self.time(ts),
+            time_ns,
             dur_ns: dur,
-            comm: self.comms.get(&tid).map_or("?", String::as_str),
+            comm,
             tid,
             enter,
             ret,
@@ -559,7 +559,7 @@ fn kernel_lost(tracefs: &Tracefs, inst: &str) -> u64 {
     lost
 }
 
-fn pidfd(pid: i32) -> Option<OwnedFd> {
+pub fn pidfd(pid: i32) -> Option<OwnedFd> {
     // SAFETY: pidfd_open returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
