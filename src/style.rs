@@ -37,6 +37,10 @@ impl Theme {
         }
     }
 
+    pub fn is_plain(&self) -> bool {
+        self.name.is_empty()
+    }
+
     pub fn new(enabled: bool) -> Theme {
         if enabled {
             Theme::color()

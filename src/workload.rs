@@ -254,3 +254,16 @@ pub fn threads_of(pids: &[i32]) -> Result<Vec<i32>> {
     }
     Ok(tids)
 }
+
+/// `-u USER`: a name or a numeric uid.
+pub fn lookup_user(name: &str) -> Result<User> {
+    let found = match name.parse::<u32>() {
+        Ok(uid) => User::from_uid(nix::unistd::Uid::from_raw(uid)),
+        Err(_) => User::from_name(name),
+    };
+    found.ok().flatten().ok_or_else(|| {
+        Error::usage(format!(
+            "-u {name}: no such user (not in the user database)"
+        ))
+    })
+}

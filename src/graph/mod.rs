@@ -21,13 +21,22 @@ use crate::names;
 use crate::output::Output;
 use crate::session::Session;
 use crate::signals::Signals;
-use crate::style::Theme;
 use crate::tracefs::Tracefs;
 use crate::workload::{self, Workload};
+
+mod parse;
+mod render;
+
+use parse::{parse_line, Kind};
+use render::Theme;
 
 const TICK: Duration = Duration::from_millis(100);
 
 pub fn run(args: GraphArgs) -> Result<i32> {
+    let user = match &args.target.user {
+        Some(name) => Some(workload::lookup_user(name)?),
+        None => None,
+    };
     let tracefs = Tracefs::open()?;
     let plan = match Plan::new(&tracefs, &args) {
         Ok(p) => p,
@@ -38,7 +47,7 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     };
     let mut workload = match args.target.command.is_empty() {
         true => None,
-        false => match Workload::spawn(&args.target.command, None) {
+        false => match Workload::spawn(&args.target.command, user.as_ref()) {
             Ok(w) => Some(w),
             Err(e) => {
                 tracefs.unmount_if_ours();
@@ -69,14 +78,23 @@ pub fn run(args: GraphArgs) -> Result<i32> {
             .filter_map(|&p| crate::syscalls::pidfd(p))
             .collect(),
     };
-    if let Some(delay) = args.delay {
-        std::thread::sleep(delay);
+    match args.delay {
+        // -D (as perf's): the command starts now, tracing MS milliseconds later.
+        Some(delay) => {
+            if let Some(w) = workload.as_mut() {
+                w.go()?;
+            }
+            std::thread::sleep(delay);
+            session.set_global("tracing_on", "1")?;
+        }
+        None => {
+            session.set_global("tracing_on", "1")?;
+            if let Some(w) = workload.as_mut() {
+                w.go()?;
+            }
+        }
     }
-    session.set_global("tracing_on", "1")?;
-    if let Some(w) = workload.as_mut() {
-        w.go()?;
-    }
-    let mut view = View::new(output.theme.clone(), raw_copy.is_some());
+    let mut view = View::new(graph_theme(&output), raw_copy.is_some());
     let stop = pump(
         &pipe,
         &mut view,
@@ -129,12 +147,20 @@ pub fn report(args: ReportArgs) -> Result<i32> {
             .map_err(|e| Error::usage(format!("ftr report: cannot read stdin: {e}")))?,
     };
     let mut output = Output::open(&args.output)?;
-    let mut view = View::new(output.theme.clone(), false);
+    let mut view = View::new(graph_theme(&output), false);
     view.feed(&text);
     view.finish();
     output.write(&view.out);
     output.finish();
     Ok(0)
+}
+
+fn graph_theme(output: &Output) -> Theme {
+    if output.theme.is_plain() {
+        Theme::plain()
+    } else {
+        Theme::color()
+    }
 }
 
 /// Checked before anything is changed.
@@ -465,7 +491,9 @@ impl View {
         };
         let rest = self.partial.split_off(last_nl + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
-        for line in complete[..complete.len() - 1].split(|&b| b == b'\n') {
+        // One UTF-8 check per chunk, not per line.
+        let text = String::from_utf8_lossy(&complete[..complete.len() - 1]);
+        for line in text.split('\n') {
             self.line(line);
         }
     }
@@ -473,41 +501,24 @@ impl View {
     fn finish(&mut self) {
         if !self.partial.is_empty() {
             let line = std::mem::take(&mut self.partial);
-            self.line(&line);
+            self.line(&String::from_utf8_lossy(&line));
         }
     }
 
-    fn line(&mut self, line: &[u8]) {
+    fn line(&mut self, text: &str) {
         self.lines += 1;
-        let text = String::from_utf8_lossy(line);
-        if let Some(count) = lost_count(&text) {
+        let parsed = parse_line(text);
+        if let Kind::Lost { count, .. } = parsed.kind {
             match count {
                 Some(n) => self.lost += n,
                 None => self.lost_unknown = true,
             }
         }
         if self.raw {
-            self.out.extend_from_slice(line);
+            self.out.extend_from_slice(text.as_bytes());
             self.out.push(b'\n');
         } else {
-            render::line(&mut self.out, &text, &self.theme);
+            render::render_line(&mut self.out, text, &parsed, &self.theme);
         }
-    }
-}
-
-/// `CPU:3 [LOST 1885 EVENTS]` → Some(Some(1885)); `CPU:0 [LOST EVENTS]` → Some(None).
-fn lost_count(line: &str) -> Option<Option<u64>> {
-    let rest = line.trim_start().strip_prefix("CPU:")?;
-    let inner = rest.split_once("[LOST ")?.1;
-    Some(inner.split_whitespace().next().and_then(|n| n.parse().ok()))
-}
-
-mod render {
-    use crate::style::Theme;
-
-    /// Placeholder renderer: passes lines through unchanged.
-    pub fn line(out: &mut Vec<u8>, text: &str, _theme: &Theme) {
-        out.extend_from_slice(text.as_bytes());
-        out.push(b'\n');
     }
 }

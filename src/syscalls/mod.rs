@@ -15,10 +15,9 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
-use nix::unistd::User;
 
 use crate::cli::{Summary, TraceArgs};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::format::{read_int, read_str, Field, Format};
 use crate::output::Output;
 use crate::reader::{mono_now, Item, RawReader};
@@ -38,7 +37,7 @@ const MAX_ENTER: usize = 128;
 
 pub fn run(args: TraceArgs) -> Result<i32> {
     let user = match &args.target.user {
-        Some(name) => Some(lookup_user(name)?),
+        Some(name) => Some(workload::lookup_user(name)?),
         None => None,
     };
     let tracefs = Tracefs::open()?;
@@ -422,7 +421,9 @@ impl Tracer {
                 let sys = &self.syscalls[i as usize];
                 if sys.no_return {
                     self.unpaired += 1;
-                    self.show(tid, i, e.ts, None, Some(data), None);
+                    if !self.filtering() {
+                        self.show(tid, i, e.ts, None, Some(data), None);
+                    }
                     return;
                 }
                 let mut p = Pending {
@@ -435,7 +436,9 @@ impl Tracer {
                 if let Some(old) = self.pending.insert(tid, p) {
                     // Its exit was lost: show it as unfinished.
                     self.unpaired += 1;
-                    self.show(tid, old.sys, old.ts, None, Some(&old.rec[..old.len]), None);
+                    if !self.filtering() {
+                        self.show(tid, old.sys, old.ts, None, Some(&old.rec[..old.len]), None);
+                    }
                 }
             }
             Handler::Exit(i) => {
@@ -455,7 +458,9 @@ impl Tracer {
                         }
                         // Entered before tracing began (or its entry was lost).
                         self.unpaired += 1;
-                        if self.lines && self.min_ns == 0 {
+                        if !self.filtering()
+                            || (self.failures_only && self.min_ns == 0 && (-4095..0).contains(&ret))
+                        {
                             self.show(tid, i, e.ts, None, None, Some(ret));
                         }
                     }
@@ -487,6 +492,12 @@ impl Tracer {
                 }
             }
         }
+    }
+
+    /// `--duration` or `--failure` is on: calls whose duration or result is
+    /// unknown are left out.
+    fn filtering(&self) -> bool {
+        self.min_ns > 0 || self.failures_only
     }
 
     fn time(&self, ts: u64) -> u64 {
@@ -533,7 +544,9 @@ impl Tracer {
         left.sort_by_key(|(_, p)| p.ts);
         for (tid, p) in left {
             self.unpaired += 1;
-            self.show(tid, p.sys, p.ts, None, Some(&p.rec[..p.len]), None);
+            if !self.filtering() {
+                self.show(tid, p.sys, p.ts, None, Some(&p.rec[..p.len]), None);
+            }
         }
     }
 }
@@ -563,16 +576,4 @@ pub fn pidfd(pid: i32) -> Option<OwnedFd> {
     // SAFETY: pidfd_open returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
-}
-
-fn lookup_user(name: &str) -> Result<User> {
-    let found = match name.parse::<u32>() {
-        Ok(uid) => User::from_uid(nix::unistd::Uid::from_raw(uid)),
-        Err(_) => User::from_name(name),
-    };
-    found.ok().flatten().ok_or_else(|| {
-        Error::usage(format!(
-            "-u {name}: no such user (not in the user database)"
-        ))
-    })
 }
