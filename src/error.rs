@@ -55,7 +55,6 @@ impl Error {
                     String::new()
                 }
             }
-            Some(libc::ENOENT) => " (this kernel does not have it)".to_string(),
             Some(libc::EROFS) => " (tracefs is mounted read-only)".to_string(),
             _ => String::new(),
         };

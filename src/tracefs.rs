@@ -76,7 +76,10 @@ impl Tracefs {
 
     pub fn read(&self, rel: &str) -> Result<String> {
         let path = self.path(rel);
-        fs::read_to_string(&path).map_err(|e| Error::io("read", &path, &e))
+        fs::read_to_string(&path).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => missing(&path),
+            _ => Error::io("read", &path, &e),
+        })
     }
 
     /// Writes `value` to a knob, truncating it first, in one write(2) so that
@@ -103,7 +106,17 @@ pub fn write_file(path: &Path, value: &str) -> io::Result<()> {
     Ok(())
 }
 
+fn missing(path: &Path) -> Error {
+    Error::setup(format!(
+        "{} does not exist: this kernel does not have it",
+        path.display()
+    ))
+}
+
 fn write_error(path: &Path, value: &str, err: &io::Error) -> Error {
+    if err.kind() == io::ErrorKind::NotFound {
+        return missing(path);
+    }
     let shown = value.trim_end();
     let base = Error::io("write", path, err);
     if err.raw_os_error() == Some(libc::EINVAL) || err.raw_os_error() == Some(libc::EBUSY) {

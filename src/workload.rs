@@ -89,7 +89,16 @@ impl Workload {
         }
     }
 
-    /// Forwards a signal to the command.
+    /// Passes on the signals ftr received, as `timeout` does.
+    pub fn forward(&self, signals: &[i32]) {
+        for &sig in signals {
+            if let Ok(sig) = Signal::try_from(sig) {
+                self.signal(sig);
+            }
+        }
+    }
+
+    /// Sends a signal to the command.
     pub fn signal(&self, sig: Signal) {
         if self.status.is_none() {
             let _ = kill(self.pid, sig);

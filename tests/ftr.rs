@@ -18,7 +18,10 @@ static TRACEFS: Mutex<()> = Mutex::new(());
 
 fn ftr() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ftr"));
-    c.env_remove("FTR_PAGER").env("PAGER", "").env_remove("NO_COLOR").env_remove("CLICOLOR_FORCE");
+    c.env_remove("FTR_PAGER")
+        .env("PAGER", "")
+        .env_remove("NO_COLOR")
+        .env_remove("CLICOLOR_FORCE");
     c
 }
 
@@ -29,11 +32,17 @@ fn tracing_machine() -> Option<MutexGuard<'static, ()>> {
     let root = nix_is_root();
     if !Path::new(T).join("events/syscalls").exists() {
         // Mount it if it is not mounted (ftr does too; this keeps the snapshot honest).
-        let _ = Command::new("mount").args(["-t", "tracefs", "nodev", T]).status();
+        let _ = Command::new("mount")
+            .args(["-t", "tracefs", "nodev", T])
+            .status();
     }
     let ok = root && Path::new(T).join("events/syscalls").exists();
     if !ok {
-        let why = if root { "tracefs with syscall events is not available" } else { "not running as root" };
+        let why = if root {
+            "tracefs with syscall events is not available"
+        } else {
+            "not running as root"
+        };
         if std::env::var_os("CI").is_some() {
             panic!("tracing test cannot run in CI: {why}");
         }
@@ -46,7 +55,11 @@ fn tracing_machine() -> Option<MutexGuard<'static, ()>> {
 fn nix_is_root() -> bool {
     fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("Uid:")).map(|l| l.split_whitespace().nth(2) == Some("0")))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .map(|l| l.split_whitespace().nth(2) == Some("0"))
+        })
         .unwrap_or(false)
 }
 
@@ -55,11 +68,27 @@ fn nix_is_root() -> bool {
 fn snapshot() -> BTreeMap<String, String> {
     let mut s = BTreeMap::new();
     for f in [
-        "current_tracer", "tracing_on", "set_event", "set_event_pid", "set_event_notrace_pid",
-        "set_ftrace_filter", "set_ftrace_notrace", "set_ftrace_pid", "set_ftrace_notrace_pid",
-        "set_graph_function", "set_graph_notrace", "max_graph_depth", "tracing_thresh",
-        "trace_options", "trace_clock", "buffer_size_kb", "buffer_percent", "tracing_cpumask",
-        "dynamic_events", "kprobe_events", "uprobe_events",
+        "current_tracer",
+        "tracing_on",
+        "set_event",
+        "set_event_pid",
+        "set_event_notrace_pid",
+        "set_ftrace_filter",
+        "set_ftrace_notrace",
+        "set_ftrace_pid",
+        "set_ftrace_notrace_pid",
+        "set_graph_function",
+        "set_graph_notrace",
+        "max_graph_depth",
+        "tracing_thresh",
+        "trace_options",
+        "trace_clock",
+        "buffer_size_kb",
+        "buffer_percent",
+        "tracing_cpumask",
+        "dynamic_events",
+        "kprobe_events",
+        "uprobe_events",
     ] {
         if let Ok(v) = fs::read_to_string(Path::new(T).join(f)) {
             s.insert(f.to_string(), v);
@@ -73,7 +102,11 @@ fn snapshot() -> BTreeMap<String, String> {
     }
     let mut list = |key: &str, dir: &Path| {
         let mut names: Vec<String> = fs::read_dir(dir)
-            .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         s.insert(key.to_string(), names.join(" "));
@@ -88,9 +121,14 @@ fn snapshot() -> BTreeMap<String, String> {
 fn wait_for_cleanup() {
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
-        let busy = fs::read_dir("/run/ftr").map(|d| d.count() > 0).unwrap_or(false)
+        let busy = fs::read_dir("/run/ftr")
+            .map(|d| d.count() > 0)
+            .unwrap_or(false)
             || fs::read_dir(Path::new(T).join("instances"))
-                .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("ftr-")))
+                .map(|d| {
+                    d.flatten()
+                        .any(|e| e.file_name().to_string_lossy().starts_with("ftr-"))
+                })
                 .unwrap_or(false);
         if !busy {
             return;
@@ -128,21 +166,50 @@ fn tmpdir(name: &str) -> PathBuf {
 fn traces_a_command_and_restores_everything() {
     let Some(_g) = tracing_machine() else { return };
     let before = snapshot();
-    let (code, out, err) = run(ftr().args(["trace", "-e", "openat,read,close", "--", "cat", "/etc/hostname"]));
+    let (code, out, err) = run(ftr().args([
+        "trace",
+        "-e",
+        "openat,read,close",
+        "--",
+        "cat",
+        "/etc/hostname",
+    ]));
     assert_eq!(code, 0, "stderr: {err}");
     let hostname = fs::read_to_string("/etc/hostname").unwrap();
-    assert!(out.contains(hostname.trim()), "the command's own output passes through");
+    assert!(
+        out.contains(hostname.trim()),
+        "the command's own output passes through"
+    );
     let lines: Vec<&str> = out.lines().filter(|l| l.contains("): cat/")).collect();
-    assert!(lines.iter().any(|l| l.contains("openat(dfd: CWD, filename: 0x")), "{out}");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("openat(dfd: CWD, filename: 0x")),
+        "{out}"
+    );
     assert!(lines.iter().any(|l| l.contains(" read(fd: 3,")), "{out}");
     // perf trace's layout: `  0.123 ( 0.004567 ms): cat/123 close(fd: 3) = 0`
-    let close = lines.iter().find(|l| l.contains(" close(fd: ")).expect("a close line");
-    assert!(close.contains(" ms): cat/") && close.ends_with(" = 0"), "{close}");
+    let close = lines
+        .iter()
+        .find(|l| l.contains(" close(fd: "))
+        .expect("a close line");
+    assert!(
+        close.contains(" ms): cat/") && close.ends_with(" = 0"),
+        "{close}"
+    );
     // Nothing from ftr itself before the exec (the gate read), nothing untraced.
     assert!(!out.contains("ftr/"), "{out}");
     assert!(!out.contains("write("), "write was not asked for: {out}");
-    let traced: u64 = err.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect(&err);
-    assert_eq!(traced as usize, lines.len(), "closing line counts the lines: {err}");
+    let traced: u64 = err
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .expect(&err);
+    assert_eq!(
+        traced as usize,
+        lines.len(),
+        "closing line counts the lines: {err}"
+    );
     assert!(err.contains(", 0 events lost"), "{err}");
     assert_same(&before, "normal exit");
 }
@@ -151,15 +218,38 @@ fn traces_a_command_and_restores_everything() {
 fn failed_calls_show_errno_and_filters_work() {
     let Some(_g) = tracing_machine() else { return };
     let before = snapshot();
-    let (code, out, _) = run(ftr().args(["trace", "-e", "openat", "--failure", "--", "cat", "/nonexistent/x"]));
+    let (code, out, _) = run(ftr().args([
+        "trace",
+        "-e",
+        "openat",
+        "--failure",
+        "--",
+        "cat",
+        "/nonexistent/x",
+    ]));
     assert_eq!(code, 1, "cat's own status");
     assert!(out.lines().count() > 0);
     for line in out.lines() {
-        assert!(line.contains("= -1 E"), "--failure keeps only failures: {line}");
+        assert!(
+            line.contains("= -1 E"),
+            "--failure keeps only failures: {line}"
+        );
     }
-    assert!(out.contains("= -1 ENOENT (No such file or directory)"), "{out}");
+    assert!(
+        out.contains("= -1 ENOENT (No such file or directory)"),
+        "{out}"
+    );
     // --duration: a 200 ms nanosleep passes a 100 ms threshold, the rest do not.
-    let (_, out, _) = run(ftr().args(["trace", "-e", "clock_nanosleep,nanosleep,openat", "--duration", "100", "--", "sleep", "0.2"]));
+    let (_, out, _) = run(ftr().args([
+        "trace",
+        "-e",
+        "clock_nanosleep,nanosleep,openat",
+        "--duration",
+        "100",
+        "--",
+        "sleep",
+        "0.2",
+    ]));
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 1, "{out}");
     assert!(lines[0].contains("nanosleep("), "{out}");
@@ -170,14 +260,31 @@ fn failed_calls_show_errno_and_filters_work() {
 fn summary_has_percentiles_and_histogram() {
     let Some(_g) = tracing_machine() else { return };
     let before = snapshot();
-    let (code, out, _) = run(ftr().args(["trace", "-e", "read,openat", "-s", "--hist", "--", "cat", "/etc/hostname"]));
+    let (code, out, _) = run(ftr().args([
+        "trace",
+        "-e",
+        "read,openat",
+        "-s",
+        "--hist",
+        "--",
+        "cat",
+        "/etc/hostname",
+    ]));
     assert_eq!(code, 0);
     assert!(!out.contains("): cat/"), "-s shows no call lines: {out}");
-    let header = out.lines().find(|l| l.contains("syscall") && l.contains("calls")).expect(&out);
-    for col in ["errors", "total", "min", "avg", "p50", "p90", "p99", "max", "stddev"] {
+    let header = out
+        .lines()
+        .find(|l| l.contains("syscall") && l.contains("calls"))
+        .expect(&out);
+    for col in [
+        "errors", "total", "min", "avg", "p50", "p90", "p99", "max", "stddev",
+    ] {
         assert!(header.contains(col), "{col} in {header}");
     }
-    let openat = out.lines().find(|l| l.trim_start().starts_with("openat ")).expect(&out);
+    let openat = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("openat "))
+        .expect(&out);
     let calls: u64 = openat.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(calls >= 1);
     assert!(out.contains("openat durations:"), "{out}");
@@ -186,7 +293,16 @@ fn summary_has_percentiles_and_histogram() {
         .skip_while(|l| !l.starts_with("openat durations:"))
         .skip(1)
         .take_while(|l| l.starts_with('['))
-        .map(|l| l.split('|').next().unwrap().split_whitespace().last().unwrap().parse::<u64>().unwrap())
+        .map(|l| {
+            l.split('|')
+                .next()
+                .unwrap()
+                .split_whitespace()
+                .last()
+                .unwrap()
+                .parse::<u64>()
+                .unwrap()
+        })
         .sum();
     assert_eq!(bars, calls, "histogram counts every call:\n{out}");
     assert_same(&before, "summary");
@@ -200,7 +316,16 @@ fn children_are_followed_unless_no_inherit() {
     let (code, out, _) = run(ftr().args(["trace", "-e", "openat", "--", "sh", "-c", script]));
     assert_eq!(code, 3);
     assert!(out.contains("): cat/"), "child cat is traced: {out}");
-    let (_, out, _) = run(ftr().args(["trace", "-e", "openat", "--no-inherit", "--", "sh", "-c", script]));
+    let (_, out, _) = run(ftr().args([
+        "trace",
+        "-e",
+        "openat",
+        "--no-inherit",
+        "--",
+        "sh",
+        "-c",
+        script,
+    ]));
     assert!(!out.contains("): cat/"), "--no-inherit: {out}");
     assert!(out.contains("): sh/"), "{out}");
     assert_same(&before, "inherit");
@@ -212,7 +337,8 @@ fn exit_status_is_the_commands() {
     let before = snapshot();
     let (code, _, _) = run(ftr().args(["trace", "-e", "openat", "--", "sh", "-c", "exit 7"]));
     assert_eq!(code, 7);
-    let (code, _, _) = run(ftr().args(["trace", "-e", "openat", "--", "sh", "-c", "kill -TERM $$"]));
+    let (code, _, _) =
+        run(ftr().args(["trace", "-e", "openat", "--", "sh", "-c", "kill -TERM $$"]));
     assert_eq!(code, 128 + 15);
     let (code, _, err) = run(ftr().args(["trace", "--", "/nonexistent/cmd"]));
     assert_eq!(code, 127, "{err}");
@@ -228,13 +354,31 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
     let before = snapshot();
     let cases: &[(&[&str], &str)] = &[
         (&["trace", "--bogus"], "unknown option --bogus"),
-        (&["trace", "-e", "pwritv2", "true"], "did you mean `pwritev2`?"),
-        (&["trace", "-e", "", "true"], "-e: the syscall list is empty"),
-        (&["trace", "--duration", "abc", "true"], "--duration abc: expected a number"),
-        (&["trace", "-p", "999999999"], "-p 999999999: no such process"),
-        (&["trace", "-u", "no-such-user-x", "true"], "-u no-such-user-x: no such user"),
+        (
+            &["trace", "-e", "pwritv2", "true"],
+            "did you mean `pwritev2`?",
+        ),
+        (
+            &["trace", "-e", "", "true"],
+            "-e: the syscall list is empty",
+        ),
+        (
+            &["trace", "--duration", "abc", "true"],
+            "--duration abc: expected a number",
+        ),
+        (
+            &["trace", "-p", "999999999"],
+            "-p 999999999: no such process",
+        ),
+        (
+            &["trace", "-u", "no-such-user-x", "true"],
+            "-u no-such-user-x: no such user",
+        ),
         (&["trace", "-e", "zz*", "true"], "matches no syscall"),
-        (&["-G", "f", "--graph-opts", "depth=x"], "expected a whole number"),
+        (
+            &["-G", "f", "--graph-opts", "depth=x"],
+            "expected a whole number",
+        ),
     ];
     for (args, want) in cases {
         let (code, out, err) = run(ftr().args(*args));
@@ -251,7 +395,12 @@ fn not_root_is_told_to_use_sudo() {
     let Some(_g) = tracing_machine() else { return };
     let before = snapshot();
     let (code, _, err) = run(Command::new("setpriv")
-        .args(["--reuid=65534", "--regid=65534", "--clear-groups", env!("CARGO_BIN_EXE_ftr")])
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            env!("CARGO_BIN_EXE_ftr"),
+        ])
         .args(["trace", "-e", "openat", "--", "true"]));
     assert_eq!(code, 125, "{err}");
     assert!(err.contains("ftr needs root"), "{err}");
@@ -272,14 +421,24 @@ fn signals_stop_tracing_restore_and_reach_the_command() {
             .unwrap();
         std::thread::sleep(Duration::from_millis(300));
         let pid = child.id().to_string();
-        assert!(Command::new("kill").args([&format!("-{sig}"), &pid]).status().unwrap().success());
+        assert!(Command::new("kill")
+            .args([&format!("-{sig}"), &pid])
+            .status()
+            .unwrap()
+            .success());
         let started = Instant::now();
         let out = child.wait_with_output().unwrap();
-        assert!(started.elapsed() < Duration::from_secs(3), "SIG{sig}: ftr stopped promptly");
+        assert!(
+            started.elapsed() < Duration::from_secs(3),
+            "SIG{sig}: ftr stopped promptly"
+        );
         // sleep got the signal too and died of it.
         assert_eq!(out.status.code(), Some(128 + num), "SIG{sig}");
         let text = String::from_utf8_lossy(&out.stdout);
-        assert!(text.contains("clock_nanosleep("), "SIG{sig}: the interrupted sleep is shown: {text}");
+        assert!(
+            text.contains("clock_nanosleep("),
+            "SIG{sig}: the interrupted sleep is shown: {text}"
+        );
         assert_same(&before, &format!("SIG{sig}"));
     }
 }
@@ -303,7 +462,10 @@ fn kill_9_then_reset_restores() {
     assert!(inst.exists(), "SIGKILL leaves it behind");
     let (code, out, err) = run(ftr().arg("reset"));
     assert_eq!(code, 0, "{err}");
-    assert!(out.contains(&format!("restored what ftr (pid {})", child.id())), "{out}");
+    assert!(
+        out.contains(&format!("restored what ftr (pid {})", child.id())),
+        "{out}"
+    );
     let _ = Command::new("pkill").args(["-f", "^sleep 30$"]).status();
     assert_same(&before, "kill -9 + reset");
 }
@@ -312,7 +474,9 @@ fn kill_9_then_reset_restores() {
 fn a_panic_restores() {
     let Some(_g) = tracing_machine() else { return };
     let before = snapshot();
-    let (code, _, err) = run(ftr().env("FTR_TEST_PANIC", "1").args(["trace", "-e", "openat", "--", "true"]));
+    let (code, _, err) = run(ftr()
+        .env("FTR_TEST_PANIC", "1")
+        .args(["trace", "-e", "openat", "--", "true"]));
     assert_eq!(code, 101, "{err}");
     assert!(err.contains("FTR_TEST_PANIC"), "{err}");
     assert_same(&before, "panic");
@@ -323,10 +487,21 @@ fn attaches_to_a_running_process() {
     let Some(_g) = tracing_machine() else { return };
     let before = snapshot();
     let mut target = Command::new("sh")
-        .args(["-c", "while :; do cat /etc/hostname >/dev/null; sleep 0.05; done"])
+        .args([
+            "-c",
+            "while :; do cat /etc/hostname >/dev/null; sleep 0.05; done",
+        ])
         .spawn()
         .unwrap();
-    let (code, out, err) = run(ftr().args(["trace", "-e", "wait4,clone*", "-p", &target.id().to_string(), "--timeout", "0.5"]));
+    let (code, out, err) = run(ftr().args([
+        "trace",
+        "-e",
+        "wait4,clone*",
+        "-p",
+        &target.id().to_string(),
+        "--timeout",
+        "0.5",
+    ]));
     target.kill().unwrap();
     target.wait().unwrap();
     assert_eq!(code, 0, "{err}");
@@ -341,17 +516,43 @@ fn output_file_has_no_color_and_user_option_works() {
     let before = snapshot();
     let dir = tmpdir("o");
     let file = dir.join("trace.txt");
-    let (code, out, _) = run(ftr()
-        .env("CLICOLOR_FORCE", "1")
-        .args(["trace", "-e", "getuid,geteuid", "-o", file.to_str().unwrap(), "-u", "nobody", "--", "id", "-u"]));
+    let (code, out, _) = run(ftr().env("CLICOLOR_FORCE", "1").args([
+        "trace",
+        "-e",
+        "getuid,geteuid",
+        "-o",
+        file.to_str().unwrap(),
+        "-u",
+        "nobody",
+        "--",
+        "id",
+        "-u",
+    ]));
     assert_eq!(code, 0);
     assert_eq!(out.trim(), "65534", "the command ran as nobody");
     let text = fs::read_to_string(&file).unwrap();
-    assert!(text.contains("getuid()") || text.contains("geteuid()"), "{text}");
+    assert!(
+        text.contains("getuid()") || text.contains("geteuid()"),
+        "{text}"
+    );
     assert!(!text.contains('\x1b'), "no color in -o files");
-    let (_, colored, _) = run(ftr().args(["trace", "--color=always", "-e", "openat", "--", "cat", "/nonexistent"]));
-    assert!(colored.contains("\x1b[31m-1 ENOENT"), "errors in red: {colored:?}");
-    let (_, plain, _) = run(ftr().env("NO_COLOR", "1").env("CLICOLOR_FORCE", "1").args(["trace", "-e", "openat", "--", "true"]));
+    let (_, colored, _) = run(ftr().args([
+        "trace",
+        "--color=always",
+        "-e",
+        "openat",
+        "--",
+        "cat",
+        "/nonexistent",
+    ]));
+    assert!(
+        colored.contains("\x1b[31m-1 ENOENT"),
+        "errors in red: {colored:?}"
+    );
+    let (_, plain, _) = run(ftr()
+        .env("NO_COLOR", "1")
+        .env("CLICOLOR_FORCE", "1")
+        .args(["trace", "-e", "openat", "--", "true"]));
     assert!(!plain.contains('\x1b'), "NO_COLOR wins");
     assert_same(&before, "-o and -u");
 }
@@ -362,7 +563,17 @@ fn lost_events_are_counted_and_shown() {
     let before = snapshot();
     // A tiny buffer and a burst of syscalls: the kernel must drop some.
     let (code, out, err) = run(ftr().args([
-        "trace", "-e", "read,write", "-m", "4K", "--", "dd", "if=/dev/zero", "of=/dev/null", "bs=1", "count=300000",
+        "trace",
+        "-e",
+        "read,write",
+        "-m",
+        "4K",
+        "--",
+        "dd",
+        "if=/dev/zero",
+        "of=/dev/null",
+        "bs=1",
+        "count=300000",
     ]));
     assert_eq!(code, 0, "{err}");
     let lost: u64 = err
@@ -385,7 +596,8 @@ fn mounts_tracefs_when_missing_and_unmounts_it_after() {
         "umount {T} && ! grep -q ' {T} tracefs' /proc/mounts && {ftr} trace -e openat -- true >/dev/null 2>&1; \
          echo status=$?; grep -c ' {T} tracefs' /proc/mounts"
     );
-    let (_, out, err) = run(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]));
+    let (_, out, err) =
+        run(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]));
     assert!(out.contains("status=0"), "{out} {err}");
     // Give the detached clean-up child its moment, then look again.
     std::thread::sleep(Duration::from_millis(200));
@@ -400,14 +612,24 @@ fn pager_quit_stops_tracing_fast_and_restores() {
     let log = dir.join("pager.log");
     let pager = dir.join("fakepager");
     // Reads one line, then quits, as a user pressing q would.
-    fs::write(&pager, format!("#!/bin/sh\nhead -n 1 > {}\n", log.display())).unwrap();
-    Command::new("chmod").args(["+x", pager.to_str().unwrap()]).status().unwrap();
+    fs::write(
+        &pager,
+        format!("#!/bin/sh\nhead -n 1 > {}\n", log.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .args(["+x", pager.to_str().unwrap()])
+        .status()
+        .unwrap();
     let ftr = env!("CARGO_BIN_EXE_ftr");
     let started = Instant::now();
     // `script` gives ftr a terminal, so it pages.
     let cmd = format!("FTR_PAGER={} {ftr} trace -e openat,clock_nanosleep -- sh -c 'while :; do cat /etc/hostname >/dev/null; sleep 0.01; done'", pager.display());
     let (_, _, _) = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
-    assert!(started.elapsed() < Duration::from_secs(5), "quitting the pager ends ftr");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "quitting the pager ends ftr"
+    );
     let seen = fs::read_to_string(&log).unwrap_or_default();
     assert!(seen.contains("): "), "the pager got the trace: {seen:?}");
     assert_same(&before, "pager quit");
@@ -420,19 +642,37 @@ fn pager_only_on_a_terminal() {
     let dir = tmpdir("pager2");
     let log = dir.join("pager.log");
     let pager = dir.join("fakepager");
-    fs::write(&pager, format!("#!/bin/sh\necho LESS=$LESS > {0}\ncat >> {0}\n", log.display())).unwrap();
-    Command::new("chmod").args(["+x", pager.to_str().unwrap()]).status().unwrap();
+    fs::write(
+        &pager,
+        format!(
+            "#!/bin/sh\necho LESS=$LESS > {0}\ncat >> {0}\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .args(["+x", pager.to_str().unwrap()])
+        .status()
+        .unwrap();
     // Not a terminal: no pager.
-    let (_, out, _) = run(ftr().env("FTR_PAGER", &pager).args(["trace", "-e", "openat", "--", "true"]));
+    let (_, out, _) = run(ftr()
+        .env("FTR_PAGER", &pager)
+        .args(["trace", "-e", "openat", "--", "true"]));
     assert!(out.contains("openat("));
     assert!(!log.exists(), "no pager when stdout is not a terminal");
     // A terminal: the pager gets everything, with LESS=FRX.
     let ftr = env!("CARGO_BIN_EXE_ftr");
-    let cmd = format!("env -u LESS FTR_PAGER={} {ftr} trace -e openat -- true", pager.display());
+    let cmd = format!(
+        "env -u LESS FTR_PAGER={} {ftr} trace -e openat -- true",
+        pager.display()
+    );
     run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
     let seen = fs::read_to_string(&log).unwrap_or_default();
     assert!(seen.starts_with("LESS=FRX"), "{seen}");
-    assert!(seen.contains("\x1b[1mopenat\x1b[0m("), "colored, decided before the pager took stdout: {seen}");
+    assert!(
+        seen.contains("\x1b[1mopenat\x1b[0m("),
+        "colored, decided before the pager took stdout: {seen}"
+    );
     assert_same(&before, "pager on a tty");
 }
 
@@ -449,7 +689,10 @@ fn list_syscalls() {
 fn parser_options() -> Vec<String> {
     let src = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli.rs")).unwrap();
     let mut opts = Vec::new();
-    for line in src.lines().filter(|l| l.trim_start().starts_with('"') && l.contains("=>")) {
+    for line in src
+        .lines()
+        .filter(|l| l.trim_start().starts_with('"') && l.contains("=>"))
+    {
         let arms = line.split("=>").next().unwrap();
         for part in arms.split('|') {
             let name = part.trim().trim_matches('"');
@@ -457,14 +700,48 @@ fn parser_options() -> Vec<String> {
                 continue;
             }
             // Mode and value names are not options.
-            if ["trace", "graph", "report", "list", "reset", "help", "auto", "always", "never", "syscalls",
-                "events", "tracers", "functions", "funcs", "depth", "thresh", "nosleep-time", "noirqs", "tail",
-                "verbose", "retval", "retval-hex", "retaddr", "args", "function_graph", "function", "-h", "--help", "-V", "--version"]
-                .contains(&name) && !matches!(name, "funcs")
+            if [
+                "trace",
+                "graph",
+                "report",
+                "list",
+                "reset",
+                "help",
+                "auto",
+                "always",
+                "never",
+                "syscalls",
+                "events",
+                "tracers",
+                "functions",
+                "funcs",
+                "depth",
+                "thresh",
+                "nosleep-time",
+                "noirqs",
+                "tail",
+                "verbose",
+                "retval",
+                "retval-hex",
+                "retaddr",
+                "args",
+                "function_graph",
+                "function",
+                "-h",
+                "--help",
+                "-V",
+                "--version",
+            ]
+            .contains(&name)
+                && !matches!(name, "funcs")
             {
                 continue;
             }
-            opts.push(if name.chars().count() == 1 { format!("-{name}") } else { format!("--{name}") });
+            opts.push(if name.chars().count() == 1 {
+                format!("-{name}")
+            } else {
+                format!("--{name}")
+            });
         }
     }
     opts.sort();
@@ -478,7 +755,14 @@ fn every_option_is_documented_in_help_and_man() {
     assert!(opts.len() > 25, "found the parser's options: {opts:?}");
     let (_, help, _) = run(ftr().arg("--help"));
     let man = Command::new("sh")
-        .args(["-c", concat!("MANWIDTH=200 man -l ", env!("CARGO_MANIFEST_DIR"), "/man/ftr.1 | col -b")])
+        .args([
+            "-c",
+            concat!(
+                "MANWIDTH=200 man -l ",
+                env!("CARGO_MANIFEST_DIR"),
+                "/man/ftr.1 | col -b"
+            ),
+        ])
         .output()
         .unwrap();
     let man = String::from_utf8_lossy(&man.stdout);
@@ -491,10 +775,19 @@ fn every_option_is_documented_in_help_and_man() {
         assert!(man.contains(opt.as_str()), "{opt} missing from man/ftr.1");
     }
     let warn = Command::new("groff")
-        .args(["-man", "-ww", "-z", concat!(env!("CARGO_MANIFEST_DIR"), "/man/ftr.1")])
+        .args([
+            "-man",
+            "-ww",
+            "-z",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/man/ftr.1"),
+        ])
         .output()
         .unwrap();
-    assert!(warn.stderr.is_empty(), "groff warnings: {}", String::from_utf8_lossy(&warn.stderr));
+    assert!(
+        warn.stderr.is_empty(),
+        "groff warnings: {}",
+        String::from_utf8_lossy(&warn.stderr)
+    );
 }
 
 #[test]

@@ -427,11 +427,14 @@ fn pump(
         output.write(&view.out);
         view.out.clear();
         output.push();
-        if got_signal && !signals.take().is_empty() {
-            if let Some(w) = workload {
-                w.signal(Signal::SIGINT);
+        if got_signal {
+            let sigs = signals.take();
+            if !sigs.is_empty() {
+                if let Some(w) = workload {
+                    w.forward(&sigs);
+                }
+                return Stop::Signal;
             }
-            return Stop::Signal;
         }
         if pager_gone || output.closed {
             return Stop::ReaderGone;

@@ -280,11 +280,7 @@ fn event_loop(
             let sigs = signals.take();
             if !sigs.is_empty() {
                 if let Some(w) = workload {
-                    for &sig in &sigs {
-                        if let Ok(sig) = Signal::try_from(sig) {
-                            w.signal(sig);
-                        }
-                    }
+                    w.forward(&sigs);
                 }
                 return Stop::Signal;
             }

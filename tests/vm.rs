@@ -1,0 +1,334 @@
+//! Graph mode on real stock kernels: boots Debian's 6.1 and 6.12 kernels
+//! under qemu (tests/vm/), runs tests/vm/guest/graph.sh there with a static
+//! ftr, and checks what came back: the graph against perf ftrace's for the
+//! same workload, each option's documented effect, and that tracefs is as it
+//! was after every way out.
+//!
+//! Needs root, qemu and the Debian kernels (tests/vm/kernels.sh fetches them;
+//! .ci/run installs the rest). Without them it skips loudly — except under CI.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+
+fn can_run() -> bool {
+    let root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    let qemu = Command::new("sh")
+        .args(["-c", "command -v qemu-system-x86_64"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if root && qemu {
+        return true;
+    }
+    let why = if root {
+        "qemu-system-x86_64 is not installed (.ci/run installs it)"
+    } else {
+        "not root"
+    };
+    if std::env::var_os("CI").is_some() {
+        panic!("VM test cannot run in CI: {why}");
+    }
+    eprintln!("SKIPPED: VM graph tests: {why}");
+    false
+}
+
+/// A static ftr for the guest, built once.
+fn static_ftr() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let target_dir = Path::new(ROOT).join("target/static");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(ROOT)
+            .env("RUSTFLAGS", "-C target-feature=+crt-static")
+            .args([
+                "build",
+                "--release",
+                "--target",
+                "x86_64-unknown-linux-gnu",
+                "--target-dir",
+            ])
+            .arg(&target_dir)
+            .status()
+            .expect("run cargo");
+        assert!(status.success(), "static build of ftr");
+        target_dir.join("x86_64-unknown-linux-gnu/release/ftr")
+    })
+}
+
+fn kernels() -> &'static BTreeMap<String, PathBuf> {
+    static K: OnceLock<BTreeMap<String, PathBuf>> = OnceLock::new();
+    K.get_or_init(|| {
+        let out = Command::new(Path::new(ROOT).join("tests/vm/kernels.sh"))
+            .output()
+            .expect("kernels.sh");
+        assert!(
+            out.status.success(),
+            "kernels.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.ends_with("/vmlinux"))
+            .map(|l| {
+                let ver = if l.contains("linux-image-6.1.") {
+                    "6.1"
+                } else {
+                    "6.12"
+                };
+                (ver.to_string(), PathBuf::from(l))
+            })
+            .collect()
+    })
+}
+
+struct Run {
+    sections: BTreeMap<String, (String, i32)>,
+    text: String,
+}
+
+fn boot(ver: &str) -> Run {
+    let ftr = static_ftr();
+    let vmlinux = kernels()
+        .get(ver)
+        .unwrap_or_else(|| panic!("kernel {ver} from kernels.sh"));
+    let out = Command::new(Path::new(ROOT).join("tests/vm/run-guest.sh"))
+        .env("FTR_VM_TIMEOUT", "400")
+        .arg(vmlinux)
+        .arg(Path::new(ROOT).join("tests/vm/guest/graph.sh"))
+        .arg(ftr)
+        .output()
+        .expect("run-guest.sh");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "guest on {ver} failed: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut sections = BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.lines() {
+        if let Some(name) = line.strip_prefix("==== BEGIN ") {
+            current = Some((name.to_string(), String::new()));
+        } else if let Some(rest) = line.strip_prefix("==== END ") {
+            let (name, body) = current.take().expect("END after BEGIN");
+            let rc = rest
+                .rsplit("rc=")
+                .next()
+                .and_then(|r| r.parse().ok())
+                .unwrap_or(-1);
+            sections.insert(name, (body, rc));
+        } else if let Some((_, body)) = current.as_mut() {
+            body.push_str(line);
+            body.push('\n');
+        }
+    }
+    Run { sections, text }
+}
+
+impl Run {
+    fn get(&self, name: &str) -> (&str, i32) {
+        let (body, rc) = self
+            .sections
+            .get(name)
+            .unwrap_or_else(|| panic!("no section {name} in:\n{}", self.text));
+        (body, *rc)
+    }
+}
+
+/// (depth, function) of every entry and leaf line in a graph.
+fn calls(text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let Some(at) = line.rfind("|  ") else {
+            continue;
+        };
+        let body = &line[at + 3..];
+        let depth = (body.len() - body.trim_start().len()) / 2;
+        let body = body.trim();
+        if let Some(name) = body
+            .strip_suffix("() {")
+            .or_else(|| body.strip_suffix("();"))
+        {
+            out.push((depth, name.to_string()));
+        }
+    }
+    out
+}
+
+/// Interrupt and wake-up noise that either tool's run may or may not catch.
+fn noise(name: &str) -> bool {
+    name.starts_with("irq_")
+        || name.contains("sysvec")
+        || name.contains("wake_up")
+        || name.starts_with("idle_cpu")
+        || name.starts_with("finish_task_switch")
+        || name.contains("softirq")
+        || name.starts_with("rcu_")
+}
+
+fn check(ver: &str) {
+    let run = boot(ver);
+    // Every way out left tracefs exactly as it was.
+    let snaps: Vec<&str> = run
+        .text
+        .lines()
+        .filter(|l| l.starts_with("SNAPSHOT "))
+        .collect();
+    assert!(snaps.len() >= 11, "{ver}: snapshots taken:\n{}", run.text);
+    for s in &snaps {
+        assert!(s.ends_with(" same"), "{ver}: {s}\n{}", run.text);
+    }
+
+    // -G … depth=4 matches perf ftrace's structure for the same program.
+    let (ftr, rc) = run.get("depth4");
+    assert_eq!(rc, 0, "{ver}: {ftr}");
+    let (perf, _) = run.get("perf-depth4");
+    let ours = calls(ftr);
+    assert!(
+        ours.iter()
+            .any(|(d, n)| *d == 0 && n == "__x64_sys_pwritev2"),
+        "{ver}: {ftr}"
+    );
+    assert!(
+        ours.iter().all(|(d, _)| *d < 4),
+        "{ver}: depth=4 limits the graph: {ftr}"
+    );
+    // Functions at depth 0-2, leaving out interrupts that either run may catch
+    // (with everything nested under them).
+    let skeleton = |c: &[(usize, String)]| -> BTreeSet<String> {
+        let mut names = BTreeSet::new();
+        let mut inside_noise: Option<usize> = None;
+        for (d, n) in c {
+            if inside_noise.is_some_and(|at| *d > at) {
+                continue;
+            }
+            inside_noise = noise(n).then_some(*d);
+            if inside_noise.is_none() && *d <= 2 {
+                names.insert(n.clone());
+            }
+        }
+        names
+    };
+    assert_eq!(
+        skeleton(&ours),
+        skeleton(&calls(perf)),
+        "{ver}: ftr vs perf ftrace\n{ftr}\n{perf}"
+    );
+    // The task column (comm-pid; `<...>` when the kernel lost the comm) is on,
+    // since children may appear.
+    let task_column = ftr
+        .lines()
+        .filter(|l| l.contains("__x64_sys_pwritev2"))
+        .all(|l| {
+            let first = l.split('|').next().unwrap_or("");
+            first
+                .rsplit('-')
+                .next()
+                .is_some_and(|pid| pid.trim().parse::<u32>().is_ok())
+        });
+    assert!(task_column, "{ver}: {ftr}");
+
+    // thresh=: return lines only.
+    let (text, _) = run.get("thresh");
+    assert!(text.lines().count() > 0, "{ver}: thresh output");
+    assert!(
+        calls(text).is_empty(),
+        "{ver}: thresh= shows only returns: {text}"
+    );
+    assert!(text.contains("} /* __x64_sys_pwritev2 */"), "{ver}: {text}");
+
+    // -g: nothing under (or of) the no-graph functions.
+    let (text, _) = run.get("nograph");
+    let names: Vec<String> = calls(text).into_iter().map(|(_, n)| n).collect();
+    assert!(names.iter().any(|n| n == "do_pwritev"), "{ver}: {text}");
+    assert!(
+        !names
+            .iter()
+            .any(|n| n == "vfs_writev" || n == "vfs_iter_write" || n.starts_with("do_iter")),
+        "{ver}: -g: {text}"
+    );
+
+    // -N: the function is never traced, its siblings are.
+    let (text, _) = run.get("notrace");
+    assert!(
+        !text.contains("__cond_resched") && !text.contains("rw_verify_area"),
+        "{ver}: -N: {text}"
+    );
+    assert!(text.contains("__x64_sys_pwritev2() {"), "{ver}: {text}");
+
+    // -e sched:sched_switch: events inline, as comments.
+    let (text, _) = run.get("events");
+    assert!(text.contains("/* sched_switch: "), "{ver}: {text}");
+    assert!(text.contains("nanosleep() {"), "{ver}: {text}");
+
+    // Children followed by default, not with --no-inherit.
+    let pids = |text: &str| -> BTreeSet<String> {
+        text.lines()
+            .filter(|l| l.contains("__x64_sys_pwritev2"))
+            .filter_map(|l| {
+                l.split('|')
+                    .next()?
+                    .split_whitespace()
+                    .last()
+                    .map(String::from)
+            })
+            .collect()
+    };
+    let (text, _) = run.get("inherit");
+    assert_eq!(pids(text).len(), 2, "{ver}: parent and child: {text}");
+    let (text, _) = run.get("no-inherit");
+    assert_eq!(
+        text.lines()
+            .filter(|l| l.contains("__x64_sys_pwritev2"))
+            .count(),
+        1,
+        "{ver}: parent only: {text}"
+    );
+
+    // -p: attaches to a running process.
+    let (text, rc) = run.get("pid");
+    assert_eq!(rc, 0);
+    assert!(text.contains("__x64_sys_write"), "{ver}: -p: {text}");
+
+    // A typo: one line, a suggestion, nothing changed (snapshot above).
+    let (text, rc) = run.get("typo");
+    assert_eq!(rc, 125);
+    assert!(
+        text.contains("did you mean `__x64_sys_pwritev2`?"),
+        "{ver}: {text}"
+    );
+
+    // SIGTERM reaches the command; ftr exits with its status.
+    let (_, rc) = run.get("sigterm");
+    assert_eq!(rc, 128 + 15, "{ver}");
+
+    // kill -9 leaves the tracer on; ftr reset puts it back.
+    let (text, _) = run.get("kill9");
+    assert!(
+        text.contains("tracer after kill -9: function_graph"),
+        "{ver}: {text}"
+    );
+    assert!(text.contains("tracer after reset: nop"), "{ver}: {text}");
+}
+
+#[test]
+fn graph_mode_on_debian_6_1() {
+    if can_run() {
+        check("6.1");
+    }
+}
+
+#[test]
+fn graph_mode_on_debian_6_12() {
+    if can_run() {
+        check("6.12");
+    }
+}

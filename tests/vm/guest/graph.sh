@@ -1,0 +1,97 @@
+#!/bin/sh
+# Graph-mode scenarios for ftr on a stock kernel; run by tests/vm.rs through
+# run-guest.sh with a static ftr in /bin. Each scenario's output is framed by
+# `==== BEGIN name` / `==== END name rc=N`; tracefs snapshots are compared
+# after each way out and reported as `SNAPSHOT name same|DIFFERENT`.
+T=/sys/kernel/tracing
+cd /tmp
+
+snap() {
+  for f in current_tracer tracing_on set_event set_event_pid set_ftrace_filter set_ftrace_notrace \
+           set_ftrace_pid set_graph_function set_graph_notrace max_graph_depth tracing_thresh \
+           trace_options trace_clock tracing_cpumask; do
+    [ -e $T/$f ] && { echo "== $f"; cat $T/$f; }
+  done
+  for o in $T/options/*; do echo "$o=$(cat $o)"; done
+  # buffer_size_kb is left out: the kernel itself expands the buffer the first
+  # time a tracer is set ("7 (expanded: 1408)" becomes "1410"), whoever sets it.
+  echo "instances: $(ls $T/instances)"
+  echo "journals: $(ls /run/ftr 2>/dev/null)"
+}
+
+# Waits for ftr's detached clean-up child (it removes the journal last).
+settle() {
+  i=0
+  while [ -n "$(ls /run/ftr 2>/dev/null)" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+}
+
+check() { # name
+  settle
+  snap > /tmp/after
+  if cmp -s /tmp/before /tmp/after; then echo "SNAPSHOT $1 same"; else echo "SNAPSHOT $1 DIFFERENT"; diff /tmp/before /tmp/after | head -20; fi
+}
+
+run() { # name, command...
+  name=$1; shift
+  echo "==== BEGIN $name"
+  "$@" 2>&1
+  echo "==== END $name rc=$?"
+}
+
+mkdir -p /run
+echo "kernel $(uname -r)"
+snap > /tmp/before
+
+run depth4 ftr -G __x64_sys_pwritev2 --graph-opts depth=4 --no-pager -- pwv2 3
+check depth4
+run perf-depth4 timeout -s INT 60 perf --no-pager ftrace -G __x64_sys_pwritev2 --graph-opts depth=4 -- pwv2 3
+# perf ftrace (6.1) does not restore what it changed: put the snapshot back by hand.
+echo nop > $T/current_tracer; echo > $T/set_graph_function; echo 0 > $T/max_graph_depth
+echo > $T/set_ftrace_pid; echo 1 > $T/tracing_on
+snap > /tmp/before
+run thresh ftr -G __x64_sys_pwritev2 --graph-opts thresh=20 --no-pager -- pwv2 3
+check thresh
+run nograph ftr -G __x64_sys_pwritev2 -g vfs_writev,vfs_iter_write --graph-opts depth=3 --no-pager -- pwv2 2
+check nograph
+run notrace ftr -G __x64_sys_pwritev2 -N '__cond_resched,rw_verify_area' --graph-opts depth=4 --no-pager -- pwv2 2
+check notrace
+run events ftr -G __x64_sys_nanosleep,__x64_sys_clock_nanosleep -e sched:sched_switch --graph-opts depth=2 --no-pager -- sleeper 2
+check events
+run inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- forker 2
+check inherit
+run no-inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-inherit --no-pager -- forker 2
+check no-inherit
+sleeper 400 >/dev/null &
+spid=$!
+echo "sleeper pid $spid"
+run pid ftr -G __x64_sys_write --graph-opts depth=1 -p $spid --timeout 2 --no-pager
+check pid
+run typo ftr -G __x64_sys_pwritv2 --no-pager -- pwv2 1
+check typo
+# SIGTERM in the middle of a trace: passed on to the command, which dies of it.
+# (SIGINT would be ignored by a background job of a non-interactive shell.)
+echo "==== BEGIN sigterm"
+ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /tmp/sigint.out 2>&1 &
+fpid=$!
+sleep 6
+kill -TERM $fpid
+wait $fpid
+echo "==== END sigterm rc=$?"
+tail -n 2 /tmp/sigint.out
+check sigterm
+# kill -9, then ftr reset.
+echo "==== BEGIN kill9"
+ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /dev/null 2>&1 &
+fpid=$!
+sleep 6
+echo "tracer while running: $(cat $T/current_tracer)"
+kill -9 $fpid
+wait $fpid 2>/dev/null
+echo "tracer after kill -9: $(cat $T/current_tracer)"
+ftr reset
+echo "tracer after reset: $(cat $T/current_tracer)"
+echo "==== END kill9 rc=0"
+check kill9
+kill $spid 2>/dev/null
+pkill sleeper 2>/dev/null
+echo done
