@@ -131,7 +131,7 @@ Syscall mode (ftr trace):
   -s, --summary           show only the summary (per-syscall statistics)
   -S, --with-summary      show the calls and then the summary
       --hist              add a log2 histogram of durations to the summary
-  -T, --time              absolute timestamps (CLOCK_MONOTONIC, ms)
+  -T, --time              absolute timestamps (the trace clock, ms)
 
 Graph mode (the default mode):
   -G, --graph-funcs FUNC  graph the calls under FUNC (repeatable, globs)

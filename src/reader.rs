@@ -39,8 +39,20 @@ struct Cpu {
     file: File,
 }
 
+/// Parses `now ts:  2049.142019` from a per-CPU `stats` file, in ns.
+fn parse_now(stats: &str) -> Option<u64> {
+    let value = stats
+        .lines()
+        .find_map(|l| l.strip_prefix("now ts:"))?
+        .trim();
+    let (secs, micros) = value.split_once('.')?;
+    Some(secs.parse::<u64>().ok()? * 1_000_000_000 + micros.parse::<u64>().ok()? * 1_000)
+}
+
 pub struct RawReader {
     cpus: Vec<Cpu>,
+    /// A per-CPU `stats` file: its `now ts` is the buffer's clock, now.
+    stats: std::path::PathBuf,
     page_size: usize,
     /// Pages read this round; events point into it.
     buf: Vec<u8>,
@@ -79,7 +91,9 @@ impl RawReader {
             .ok()
             .and_then(|s| s.trim().parse::<usize>().ok())
             .unwrap_or(4);
+        let first = cpus.first().map_or(0, |c| c.cpu);
         Ok(RawReader {
+            stats: per_cpu.join(format!("cpu{first}/stats")),
             cpus,
             page_size: kb.max(4) * 1024,
             buf: Vec::new(),
@@ -87,6 +101,16 @@ impl RawReader {
             held: Vec::new(),
             held_buf: Vec::new(),
         })
+    }
+
+    /// The ring buffer's clock now (µs precision), in the events' time base.
+    /// ftr leaves the instance's trace_clock alone: changing it resets the
+    /// buffer and costs an RCU grace period (~25 ms).
+    pub fn now(&self) -> u64 {
+        std::fs::read_to_string(&self.stats)
+            .ok()
+            .and_then(|s| parse_now(&s))
+            .unwrap_or(u64::MAX)
     }
 
     pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
@@ -162,9 +186,14 @@ impl RawReader {
     }
 }
 
-/// CLOCK_MONOTONIC now, in ns: the clock ftr's instance records with.
-pub fn mono_now() -> u64 {
-    let ts = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)
-        .map(|t| t.tv_sec() as u64 * 1_000_000_000 + t.tv_nsec() as u64);
-    ts.unwrap_or(0)
+#[cfg(test)]
+mod tests {
+    use super::parse_now;
+
+    #[test]
+    fn reads_the_buffer_clock_from_stats() {
+        let stats = "entries: 0\noverrun: 0\noldest event ts:     0.000000\nnow ts:  2049.142019\ndropped events: 0\n";
+        assert_eq!(parse_now(stats), Some(2_049_142_019_000));
+        assert_eq!(parse_now("entries: 0\n"), None);
+    }
 }

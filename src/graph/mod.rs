@@ -7,7 +7,7 @@
 //! works there, and refuses when another tracer is active unless `--force`.
 
 use std::fs::{File, OpenOptions};
-use std::io::Read;
+use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::time::{Duration, Instant};
@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
-use crate::cli::{GraphArgs, ReportArgs};
+use crate::cli::{GraphArgs, OutputArgs, ReportArgs};
 use crate::error::{Error, Result};
 use crate::names;
 use crate::output::Output;
@@ -55,9 +55,22 @@ pub fn run(args: GraphArgs) -> Result<i32> {
             }
         },
     };
+    // -o saves the kernel's stream unchanged (for `ftr report`) while the
+    // rendered graph still goes to the screen.
+    let saved =
+        match &args.output.file {
+            Some(path) => Some(File::create(path).map_err(|e| {
+                Error::usage(format!("-o {}: cannot create it: {e}", path.display()))
+            })?),
+            None => None,
+        };
+    let screen = OutputArgs {
+        file: None,
+        pager: args.output.pager,
+        color: args.output.color,
+    };
     let mut signals = Signals::install()?;
-    let mut output = Output::open(&args.output)?;
-    let mut raw_copy = None;
+    let mut output = Output::open(&screen)?;
     let mut session = Session::start(tracefs)?;
     let pids: Vec<i32> = match &workload {
         Some(w) => vec![w.pid.as_raw()],
@@ -65,10 +78,6 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     };
     arm(&mut session, &plan, &args, &pids)?;
     let pipe = open_pipe(session.tracefs())?;
-    if let Some(path) = &args.output.file {
-        // -o saves the kernel's stream unchanged; the screen gets nothing.
-        raw_copy = Some(path.clone());
-    }
     let watch: Vec<OwnedFd> = match &workload {
         Some(w) => crate::syscalls::pidfd(w.pid.as_raw()).into_iter().collect(),
         None => args
@@ -94,7 +103,7 @@ pub fn run(args: GraphArgs) -> Result<i32> {
             }
         }
     }
-    let mut view = View::new(graph_theme(&output), raw_copy.is_some());
+    let mut view = View::new(graph_theme(&output), saved);
     let stop = pump(
         &pipe,
         &mut view,
@@ -120,35 +129,48 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     for p in problems {
         eprintln!("ftr: while restoring tracefs: {p}");
     }
-    if view.lost > 0 || view.lost_unknown {
-        eprintln!(
-            "ftr: {} lines, {} events lost{}",
-            view.lines,
-            view.lost,
-            if view.lost_unknown {
-                " (and more, count unknown)"
-            } else {
-                ""
-            }
-        );
+    let t = &view.tally;
+    if t.lost > 0 || t.lost_unknown {
+        let more = if t.lost_unknown {
+            " (and more, count unknown)"
+        } else {
+            ""
+        };
+        eprintln!("ftr: {} lines, {} events lost{more}", t.lines, t.lost);
     }
     Ok(workload.as_mut().map_or(0, Workload::wait))
 }
 
 /// `ftr report FILE`: renders a saved trace (`-o`, `cat trace`, `trace-cmd show`).
 pub fn report(args: ReportArgs) -> Result<i32> {
-    let mut text = Vec::new();
-    match &args.input {
-        Some(path) => File::open(path)
-            .and_then(|mut f| f.read_to_end(&mut text))
-            .map_err(|e| Error::usage(format!("ftr report {}: {e}", path.display())))?,
-        None => std::io::stdin()
-            .read_to_end(&mut text)
-            .map_err(|e| Error::usage(format!("ftr report: cannot read stdin: {e}")))?,
+    let mut input: Box<dyn Read> = match &args.input {
+        Some(path) => Box::new(
+            File::open(path)
+                .map_err(|e| Error::usage(format!("ftr report {}: {e}", path.display())))?,
+        ),
+        None => Box::new(std::io::stdin().lock()),
     };
     let mut output = Output::open(&args.output)?;
-    let mut view = View::new(graph_theme(&output), false);
-    view.feed(&text);
+    let mut view = View::new(graph_theme(&output), None);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => {
+                return Err(Error::usage(format!(
+                    "ftr report: cannot read the input: {e}"
+                )))
+            }
+        };
+        view.feed(&buf[..n]);
+        output.write(&view.out);
+        view.out.clear();
+        if output.closed {
+            break; // the reader has had enough (`| head`, q in less)
+        }
+    }
     view.finish();
     output.write(&view.out);
     output.finish();
@@ -466,28 +488,51 @@ fn drain(pipe: &File, view: &mut View) {
 /// for the next read.
 struct View {
     theme: Theme,
-    raw: bool,
+    /// `-o FILE`: the stream as the kernel wrote it.
+    saved: Option<File>,
     partial: Vec<u8>,
     out: Vec<u8>,
+    tally: Tally,
+}
+
+/// What the lines said besides themselves.
+#[derive(Default)]
+struct Tally {
     lines: u64,
     lost: u64,
     lost_unknown: bool,
 }
 
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.lines += other.lines;
+        self.lost += other.lost;
+        self.lost_unknown |= other.lost_unknown;
+    }
+}
+
+/// Below this, a chunk is rendered on one core; above, on two (lines render
+/// independently of each other, so `ftr report` of a big file halves its time).
+const PARALLEL_CHUNK: usize = 256 * 1024;
+
 impl View {
-    fn new(theme: Theme, raw: bool) -> View {
+    fn new(theme: Theme, saved: Option<File>) -> View {
         View {
             theme,
-            raw,
+            saved,
             partial: Vec::new(),
             out: Vec::with_capacity(64 * 1024),
-            lines: 0,
-            lost: 0,
-            lost_unknown: false,
+            tally: Tally::default(),
         }
     }
 
     fn feed(&mut self, bytes: &[u8]) {
+        if let Some(file) = self.saved.as_mut() {
+            if let Err(e) = file.write_all(bytes) {
+                eprintln!("ftr: cannot write to the -o file: {e}");
+                self.saved = None;
+            }
+        }
         self.partial.extend_from_slice(bytes);
         let Some(last_nl) = self.partial.iter().rposition(|&b| b == b'\n') else {
             return;
@@ -495,33 +540,52 @@ impl View {
         let rest = self.partial.split_off(last_nl + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
         // One UTF-8 check per chunk, not per line.
-        let text = String::from_utf8_lossy(&complete[..complete.len() - 1]);
-        for line in text.split('\n') {
-            self.line(line);
+        let text = String::from_utf8_lossy(&complete);
+        let split = (text.len() > PARALLEL_CHUNK)
+            .then(|| text[..text.len() / 2].rfind('\n'))
+            .flatten();
+        match split {
+            Some(mid) => {
+                let (first, second) = text.split_at(mid + 1);
+                let theme = self.theme;
+                let mut second_out = Vec::with_capacity(second.len() * 2);
+                let second_tally = std::thread::scope(|scope| {
+                    let worker = scope.spawn(|| render_lines(second, &theme, &mut second_out));
+                    self.tally.add(render_lines(first, &theme, &mut self.out));
+                    worker.join().unwrap_or_default()
+                });
+                self.tally.add(second_tally);
+                self.out.extend_from_slice(&second_out);
+            }
+            None => self
+                .tally
+                .add(render_lines(&text, &self.theme, &mut self.out)),
         }
     }
 
     fn finish(&mut self) {
         if !self.partial.is_empty() {
-            let line = std::mem::take(&mut self.partial);
-            self.line(&String::from_utf8_lossy(&line));
+            let mut line = std::mem::take(&mut self.partial);
+            line.push(b'\n');
+            let tally = render_lines(&String::from_utf8_lossy(&line), &self.theme, &mut self.out);
+            self.tally.add(tally);
         }
     }
+}
 
-    fn line(&mut self, text: &str) {
-        self.lines += 1;
-        let parsed = parse_line(text);
+/// Renders complete lines (each ending in `\n`).
+fn render_lines(text: &str, theme: &Theme, out: &mut Vec<u8>) -> Tally {
+    let mut tally = Tally::default();
+    for line in text.split_terminator('\n') {
+        tally.lines += 1;
+        let parsed = parse_line(line);
         if let Kind::Lost { count, .. } = parsed.kind {
             match count {
-                Some(n) => self.lost += n,
-                None => self.lost_unknown = true,
+                Some(n) => tally.lost += n,
+                None => tally.lost_unknown = true,
             }
         }
-        if self.raw {
-            self.out.extend_from_slice(text.as_bytes());
-            self.out.push(b'\n');
-        } else {
-            render::render_line(&mut self.out, text, &parsed, &self.theme);
-        }
+        render::render_line(out, line, &parsed, theme);
     }
+    tally
 }

@@ -20,7 +20,7 @@ use crate::cli::{Summary, TraceArgs};
 use crate::error::Result;
 use crate::format::{read_int, read_str, Field, Format};
 use crate::output::Output;
-use crate::reader::{mono_now, Item, RawReader};
+use crate::reader::{Item, RawReader};
 use crate::session::Session;
 use crate::signals::Signals;
 use crate::style::Theme;
@@ -82,7 +82,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         Some(w) => pidfd(w.pid.as_raw()).into_iter().collect(),
         None => plan.pids.iter().filter_map(|&p| pidfd(p)).collect(),
     };
-    tracer.t0 = mono_now();
+    tracer.t0 = reader.now();
     if let Some(w) = workload.as_mut() {
         w.go()?;
     }
@@ -176,7 +176,6 @@ impl Plan {
 fn arm(session: &Session, inst: &str, plan: &Plan, tids: &[i32], args: &TraceArgs) -> Result<()> {
     let fs = session.tracefs();
     let knob = |name: &str, value: &str| fs.write(&format!("{inst}/{name}"), value);
-    knob("trace_clock", "mono")?;
     if let Some(kb) = args.target.buffer_kb {
         knob("buffer_size_kb", &kb.to_string())?;
     }
@@ -270,7 +269,7 @@ fn event_loop(
         }
         drop(fds);
 
-        let now = mono_now();
+        let now = reader.now();
         reader.drain(Some(now), |item, data| tracer.handle(item, data));
         output.write(&tracer.out);
         tracer.out.clear();
