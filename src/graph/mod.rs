@@ -471,7 +471,7 @@ fn pump(
 }
 
 fn drain(pipe: &File, view: &mut View) {
-    let mut buf = vec![0u8; 64 * 1024];
+    let mut buf = vec![0u8; 1 << 20];
     let mut reader = pipe;
     loop {
         match reader.read(&mut buf) {
@@ -492,6 +492,8 @@ struct View {
     saved: Option<File>,
     partial: Vec<u8>,
     out: Vec<u8>,
+    /// The second core's output, kept to reuse its memory.
+    out2: Vec<u8>,
     tally: Tally,
 }
 
@@ -522,6 +524,7 @@ impl View {
             saved,
             partial: Vec::new(),
             out: Vec::with_capacity(64 * 1024),
+            out2: Vec::new(),
             tally: Tally::default(),
         }
     }
@@ -540,7 +543,10 @@ impl View {
         let rest = self.partial.split_off(last_nl + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
         // One UTF-8 check per chunk, not per line.
-        let text = String::from_utf8_lossy(&complete);
+        let text = match std::str::from_utf8(&complete) {
+            Ok(text) => std::borrow::Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(&complete),
+        };
         let split = (text.len() > PARALLEL_CHUNK)
             .then(|| text[..text.len() / 2].rfind('\n'))
             .flatten();
@@ -548,14 +554,15 @@ impl View {
             Some(mid) => {
                 let (first, second) = text.split_at(mid + 1);
                 let theme = self.theme;
-                let mut second_out = Vec::with_capacity(second.len() * 2);
+                let out2 = &mut self.out2;
+                out2.clear();
                 let second_tally = std::thread::scope(|scope| {
-                    let worker = scope.spawn(|| render_lines(second, &theme, &mut second_out));
+                    let worker = scope.spawn(|| render_lines(second, &theme, out2));
                     self.tally.add(render_lines(first, &theme, &mut self.out));
                     worker.join().unwrap_or_default()
                 });
                 self.tally.add(second_tally);
-                self.out.extend_from_slice(&second_out);
+                self.out.extend_from_slice(&self.out2);
             }
             None => self
                 .tally
@@ -576,7 +583,11 @@ impl View {
 /// Renders complete lines (each ending in `\n`).
 fn render_lines(text: &str, theme: &Theme, out: &mut Vec<u8>) -> Tally {
     let mut tally = Tally::default();
-    for line in text.split_terminator('\n') {
+    let mut rest = text;
+    while let Some(end) = find_newline(rest.as_bytes()) {
+        // Splitting at an ASCII byte keeps both sides valid UTF-8.
+        let (line, next) = rest.split_at(end);
+        rest = &next[1..];
         tally.lines += 1;
         let parsed = parse_line(line);
         if let Kind::Lost { count, .. } = parsed.kind {
@@ -588,4 +599,97 @@ fn render_lines(text: &str, theme: &Theme, out: &mut Vec<u8>) -> Tally {
         render::render_line(out, line, &parsed, theme);
     }
     tally
+}
+
+/// The first `\n`, eight bytes at a time.
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = ONES * b'\n' as u64;
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        let x = u64::from_le_bytes(word) ^ NL;
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_newlines_like_a_plain_search() {
+        let text = b"abc\ndefghijklmnop\n\nqrstuvwxyz0123456789\nend";
+        for start in 0..text.len() {
+            let plain = text[start..].iter().position(|&b| b == b'\n');
+            assert_eq!(find_newline(&text[start..]), plain, "from {start}");
+        }
+        assert_eq!(find_newline(b"\xff\xfe\x8a\x0a"), Some(3));
+    }
+
+    /// Every capture from real kernels: plain output is the input, colored
+    /// output minus escapes is the input, and lines split across reads
+    /// (as trace_pipe delivers them) render the same.
+    #[test]
+    fn real_captures_render_byte_exact() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/graph");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "txt") {
+                continue;
+            }
+            let input = std::fs::read(&path).expect("read fixture");
+            let mut plain = View::new(Theme::plain(), None);
+            plain.feed(&input);
+            plain.finish();
+            let mut want = input.clone();
+            if !want.ends_with(b"\n") {
+                want.push(b'\n');
+            }
+            assert_eq!(plain.out, want, "{}", path.display());
+            let mut color = View::new(Theme::color(), None);
+            for piece in input.chunks(777) {
+                color.feed(piece);
+            }
+            color.finish();
+            assert_eq!(strip_escapes(&color.out), want, "{}", path.display());
+            assert!(color.out.len() > want.len(), "{}: colored", path.display());
+            seen += 1;
+        }
+        assert!(seen >= 30, "fixtures found: {seen}");
+    }
+
+    #[test]
+    fn lost_events_are_counted() {
+        let mut v = View::new(Theme::plain(), None);
+        v.feed(b"CPU:3 [LOST 1885 EVENTS]\n 0)   1.0 us    |  f();\nCPU:0 [LOST EVENTS]\n");
+        assert_eq!(
+            (v.tally.lines, v.tally.lost, v.tally.lost_unknown),
+            (3, 1885, true)
+        );
+    }
+
+    fn strip_escapes(b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == 0x1b {
+                while i < b.len() && b[i] != b'm' {
+                    i += 1;
+                }
+            } else {
+                out.push(b[i]);
+            }
+            i += 1;
+        }
+        out
+    }
 }
