@@ -797,3 +797,55 @@ fn help_to_a_closed_pipe_is_fine() {
     assert_eq!(child.wait().unwrap().code(), Some(0));
     let _ = std::io::stderr().flush();
 }
+
+/// Ctrl-C while the trace is shown in the real `less` (in a tmux terminal):
+/// tracing stops and tracefs is restored at once, the user stays in less,
+/// and `q` then ends ftr with the command's status.
+#[test]
+fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
+    let Some(_g) = tracing_machine() else { return };
+    if Command::new("tmux").arg("-V").output().is_err() || Command::new("less").arg("--version").output().is_err() {
+        assert!(std::env::var_os("CI").is_none(), "tmux and less are needed in CI");
+        eprintln!("SKIPPED: tmux or less missing");
+        return;
+    }
+    let before = snapshot();
+    let dir = tmpdir("tmux");
+    let status = dir.join("status");
+    let session = format!("ftr-test-{}", std::process::id());
+    let cmd = format!(
+        "env -u LESS -u PAGER -u FTR_PAGER {} trace -e openat,clock_nanosleep -- sh -c 'while :; do cat /etc/hostname >/dev/null; sleep 0.2; done'; echo $? > {}",
+        env!("CARGO_BIN_EXE_ftr"),
+        status.display()
+    );
+    let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
+    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "40", &cmd]);
+    let ours = || {
+        fs::read_dir(Path::new(T).join("instances"))
+            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("ftr-")))
+            .unwrap_or(false)
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !ours() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(700));
+    let screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout).into_owned();
+    assert!(screen.contains("openat("), "less shows the trace: {screen}");
+    tmux(&["send-keys", "-t", &session, "C-c"]);
+    let pressed = Instant::now();
+    wait_for_cleanup();
+    assert!(pressed.elapsed() < Duration::from_secs(1), "restored within a second of Ctrl-C");
+    let during = snapshot();
+    assert_eq!(during, before, "tracefs restored while less is still open");
+    assert!(!status.exists(), "ftr waits for the user to leave less");
+    tmux(&["send-keys", "-t", &session, "q"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !status.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    tmux(&["kill-session", "-t", &session]);
+    let code = fs::read_to_string(&status).unwrap_or_default();
+    assert_eq!(code.trim(), "130", "the command died of SIGINT, and that is ftr's status");
+    assert_same(&before, "Ctrl-C in less");
+}
