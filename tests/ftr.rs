@@ -804,8 +804,13 @@ fn help_to_a_closed_pipe_is_fine() {
 #[test]
 fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
     let Some(_g) = tracing_machine() else { return };
-    if Command::new("tmux").arg("-V").output().is_err() || Command::new("less").arg("--version").output().is_err() {
-        assert!(std::env::var_os("CI").is_none(), "tmux and less are needed in CI");
+    if Command::new("tmux").arg("-V").output().is_err()
+        || Command::new("less").arg("--version").output().is_err()
+    {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "tmux and less are needed in CI"
+        );
         eprintln!("SKIPPED: tmux or less missing");
         return;
     }
@@ -819,10 +824,23 @@ fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
         status.display()
     );
     let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
-    tmux(&["new-session", "-d", "-s", &session, "-x", "160", "-y", "40", &cmd]);
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "160",
+        "-y",
+        "40",
+        &cmd,
+    ]);
     let ours = || {
         fs::read_dir(Path::new(T).join("instances"))
-            .map(|d| d.flatten().any(|e| e.file_name().to_string_lossy().starts_with("ftr-")))
+            .map(|d| {
+                d.flatten()
+                    .any(|e| e.file_name().to_string_lossy().starts_with("ftr-"))
+            })
             .unwrap_or(false)
     };
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -830,12 +848,16 @@ fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(700));
-    let screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout).into_owned();
+    let screen =
+        String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout).into_owned();
     assert!(screen.contains("openat("), "less shows the trace: {screen}");
     tmux(&["send-keys", "-t", &session, "C-c"]);
     let pressed = Instant::now();
     wait_for_cleanup();
-    assert!(pressed.elapsed() < Duration::from_secs(1), "restored within a second of Ctrl-C");
+    assert!(
+        pressed.elapsed() < Duration::from_secs(1),
+        "restored within a second of Ctrl-C"
+    );
     let during = snapshot();
     assert_eq!(during, before, "tracefs restored while less is still open");
     assert!(!status.exists(), "ftr waits for the user to leave less");
@@ -846,6 +868,10 @@ fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
     }
     tmux(&["kill-session", "-t", &session]);
     let code = fs::read_to_string(&status).unwrap_or_default();
-    assert_eq!(code.trim(), "130", "the command died of SIGINT, and that is ftr's status");
+    assert_eq!(
+        code.trim(),
+        "130",
+        "the command died of SIGINT, and that is ftr's status"
+    );
     assert_same(&before, "Ctrl-C in less");
 }

@@ -182,7 +182,7 @@ fn check(ver: &str) {
         .lines()
         .filter(|l| l.starts_with("SNAPSHOT "))
         .collect();
-    assert!(snaps.len() >= 11, "{ver}: snapshots taken:\n{}", run.text);
+    assert!(snaps.len() >= 13, "{ver}: snapshots taken:\n{}", run.text);
     for s in &snaps {
         assert!(s.ends_with(" same"), "{ver}: {s}\n{}", run.text);
     }
@@ -309,6 +309,30 @@ fn check(ver: &str) {
     // SIGTERM reaches the command; ftr exits with its status.
     let (_, rc) = run.get("sigterm");
     assert_eq!(rc, 128 + 15, "{ver}");
+
+    // SIGINT: restored at once, ftr then waits for its command.
+    let (text, rc) = run.get("sigint");
+    assert_eq!(
+        rc, 0,
+        "{ver}: the command ignored SIGINT and finished: {text}"
+    );
+    assert!(
+        text.contains("tracer after SIGINT, command still running: nop"),
+        "{ver}: {text}"
+    );
+    assert!(
+        text.contains("ftr still waiting for its command: yes"),
+        "{ver}: {text}"
+    );
+
+    // Another tracer active: refused with its name, nothing changed.
+    let (text, rc) = run.get("busy");
+    assert_eq!(rc, 125, "{ver}: {text}");
+    assert!(
+        text.contains("the function tracer is already active"),
+        "{ver}: {text}"
+    );
+    assert!(text.contains("--force"), "{ver}: {text}");
 
     // kill -9 leaves the tracer on; ftr reset puts it back.
     let (text, _) = run.get("kill9");

@@ -79,6 +79,26 @@ wait $fpid
 echo "==== END sigterm rc=$?"
 tail -n 2 /tmp/sigint.out
 check sigterm
+# SIGINT (ignored by this background command): tracing stops and tracefs is
+# restored at once, while ftr goes on waiting for its command.
+echo "==== BEGIN sigint"
+ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 200 > /tmp/sigint2.out 2>&1 &
+fpid=$!
+sleep 6
+kill -INT $fpid
+sleep 4
+echo "tracer after SIGINT, command still running: $(cat $T/current_tracer)"
+echo "ftr still waiting for its command: $(kill -0 $fpid 2>/dev/null && echo yes || echo no)"
+wait $fpid
+echo "==== END sigint rc=$?"
+check sigint
+# Another tracer is active: ftr refuses and changes nothing.
+echo function > $T/current_tracer
+snap > /tmp/before
+run busy ftr -G __x64_sys_pwritev2 --no-pager -- pwv2 1
+check busy
+echo nop > $T/current_tracer
+snap > /tmp/before
 # kill -9, then ftr reset.
 echo "==== BEGIN kill9"
 ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /dev/null 2>&1 &
