@@ -536,6 +536,12 @@ impl View {
                 self.saved = None;
             }
         }
+        if self.theme.is_plain() {
+            // Plain output is the kernel's bytes: pass them on untouched.
+            self.out.extend_from_slice(bytes);
+            self.tally_plain(bytes);
+            return;
+        }
         self.partial.extend_from_slice(bytes);
         let Some(last_nl) = self.partial.iter().rposition(|&b| b == b'\n') else {
             return;
@@ -571,11 +577,48 @@ impl View {
     }
 
     fn finish(&mut self) {
-        if !self.partial.is_empty() {
-            let mut line = std::mem::take(&mut self.partial);
-            line.push(b'\n');
-            let tally = render_lines(&String::from_utf8_lossy(&line), &self.theme, &mut self.out);
-            self.tally.add(tally);
+        if self.partial.is_empty() {
+            return;
+        }
+        let mut line = std::mem::take(&mut self.partial);
+        if self.theme.is_plain() {
+            self.tally.lines += 1;
+            self.tally_lost(&line);
+            self.out.push(b'\n');
+            return;
+        }
+        line.push(b'\n');
+        let tally = render_lines(&String::from_utf8_lossy(&line), &self.theme, &mut self.out);
+        self.tally.add(tally);
+    }
+
+    /// Counts lines and lost events of plain output; a line cut by a read is
+    /// kept in `partial` until its end arrives.
+    fn tally_plain(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while let Some(end) = find_newline(rest) {
+            self.tally.lines += 1;
+            if self.partial.is_empty() {
+                self.tally_lost(&rest[..end]);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&rest[..end]);
+                self.tally_lost(&line);
+            }
+            rest = &rest[end + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+    }
+
+    fn tally_lost(&mut self, line: &[u8]) {
+        if !line.windows(6).any(|w| w == b"[LOST ") {
+            return;
+        }
+        if let Kind::Lost { count, .. } = parse_line(&String::from_utf8_lossy(line)).kind {
+            match count {
+                Some(n) => self.tally.lost += n,
+                None => self.tally.lost_unknown = true,
+            }
         }
     }
 }
