@@ -55,12 +55,13 @@ impl Session {
                 // Left by an earlier process with our pid that the repair could
                 // not remove: take it over, it is ours by name.
             }
-            Err(e) => {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(Error::setup(format!(
-                    "cannot create the tracing instance {}: {e} (this kernel may not support instances)",
+                    "cannot create the tracing instance {}: this kernel has no tracefs instances (Linux 3.19+)",
                     path.display()
                 )));
             }
+            Err(e) => return Err(Error::io("create the tracing instance", &path, &e)),
         }
         self.instance = Some(name);
         Ok(rel)

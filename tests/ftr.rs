@@ -382,12 +382,35 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
     ];
     for (args, want) in cases {
         let (code, out, err) = run(ftr().args(*args));
-        assert_eq!(code, 125, "{args:?}: {err}");
+        let expected = if want.contains("not found") { 127 } else { 125 };
+        assert_eq!(code, expected, "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: want `{want}` in: {err}");
         assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
         assert!(out.is_empty(), "{args:?}");
     }
     assert_same(&before, "bad input");
+}
+
+#[test]
+fn tracefs_missing_or_read_only_is_one_clear_line() {
+    let Some(_g) = tracing_machine() else { return };
+    let before = snapshot();
+    let (code, _, err) = run(ftr().env("TRACEFS", "/tmp").args(["trace", "--", "true"]));
+    assert_eq!(code, 125);
+    assert!(
+        err.contains("TRACEFS=/tmp is not a mounted tracefs"),
+        "{err}"
+    );
+    let script = format!(
+        "mount -o remount,bind,ro {T} && {} trace -e openat -- true",
+        env!("CARGO_BIN_EXE_ftr")
+    );
+    let (code, _, err) =
+        run(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]));
+    assert_eq!(code, 125, "{err}");
+    assert!(err.contains("tracefs is mounted read-only"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_same(&before, "tracefs read-only");
 }
 
 #[test]
