@@ -13,6 +13,7 @@ mod names;
 mod output;
 mod reader;
 mod ringbuf;
+mod runner;
 mod session;
 mod signals;
 mod style;

@@ -8,17 +8,14 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
-use std::time::{Duration, Instant};
-
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::Signal;
 
 use crate::cli::{GraphArgs, OutputArgs, ReportArgs};
 use crate::error::{Error, Result};
 use crate::names;
 use crate::output::Output;
+use crate::runner;
 use crate::session::Session;
 use crate::signals::Signals;
 use crate::tracefs::Tracefs;
@@ -30,31 +27,8 @@ mod render;
 use parse::{parse_line, Kind};
 use render::Theme;
 
-const TICK: Duration = Duration::from_millis(100);
-
 pub fn run(args: GraphArgs) -> Result<i32> {
-    let user = match &args.target.user {
-        Some(name) => Some(workload::lookup_user(name)?),
-        None => None,
-    };
-    let tracefs = Tracefs::open()?;
-    let plan = match Plan::new(&tracefs, &args) {
-        Ok(p) => p,
-        Err(e) => {
-            tracefs.unmount_if_ours();
-            return Err(e);
-        }
-    };
-    let mut workload = match args.target.command.is_empty() {
-        true => None,
-        false => match Workload::spawn(&args.target.command, user.as_ref()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracefs.unmount_if_ours();
-                return Err(e);
-            }
-        },
-    };
+    let (tracefs, plan, mut workload) = runner::prepare(&args.target, |fs| Plan::new(fs, &args))?;
     // -o saves the kernel's stream unchanged (for `ftr report`) while the
     // rendered graph still goes to the screen.
     let saved =
@@ -78,15 +52,7 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     };
     arm(&mut session, &plan, &args, &pids)?;
     let pipe = open_pipe(session.tracefs())?;
-    let watch: Vec<OwnedFd> = match &workload {
-        Some(w) => crate::syscalls::pidfd(w.pid.as_raw()).into_iter().collect(),
-        None => args
-            .target
-            .pids
-            .iter()
-            .filter_map(|&p| crate::syscalls::pidfd(p))
-            .collect(),
-    };
+    let exits = runner::exit_watch(workload.as_ref(), &args.target.pids);
     match args.delay {
         // -D (as perf's): the command starts now, tracing MS milliseconds later.
         Some(delay) => {
@@ -104,15 +70,18 @@ pub fn run(args: GraphArgs) -> Result<i32> {
         }
     }
     let mut view = View::new(graph_theme(&output), saved);
-    let stop = pump(
-        &pipe,
-        &mut view,
-        &mut output,
-        &mut signals,
-        &watch,
-        &args,
-        workload.as_ref(),
-    );
+    let stop = runner::Loop {
+        output: &mut output,
+        signals: &mut signals,
+        exits: &exits,
+        timeout: args.target.timeout,
+        workload: workload.as_ref(),
+    }
+    .run(&[pipe.as_raw_fd()], |output| {
+        drain(&pipe, &mut view);
+        output.write(&view.out);
+        view.out.clear();
+    });
     // Stop recording, take the rest, then put everything back.
     let _ = session.set_global("tracing_on", "0");
     drain(&pipe, &mut view);
@@ -120,15 +89,7 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     output.write(&view.out);
     drop(pipe);
     let problems = session.finish();
-    if matches!(stop, Stop::ReaderGone) {
-        if let Some(w) = &workload {
-            w.signal(Signal::SIGTERM);
-        }
-    }
-    output.finish();
-    for p in problems {
-        eprintln!("ftr: while restoring tracefs: {p}");
-    }
+    runner::end(stop, workload.as_ref(), output, problems);
     let t = &view.tally;
     if t.lost > 0 || t.lost_unknown {
         let more = if t.lost_unknown {
@@ -390,84 +351,6 @@ fn open_pipe(tracefs: &Tracefs) -> Result<File> {
         .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
         .open(&path)
         .map_err(|e| Error::io("open", &path, &e))
-}
-
-enum Stop {
-    Done,
-    Signal,
-    ReaderGone,
-}
-
-fn pump(
-    pipe: &File,
-    view: &mut View,
-    output: &mut Output,
-    signals: &mut Signals,
-    watch: &[OwnedFd],
-    args: &GraphArgs,
-    workload: Option<&Workload>,
-) -> Stop {
-    let deadline = args.target.timeout.map(|t| Instant::now() + t);
-    let mut exited = vec![false; watch.len()];
-    loop {
-        let timeout = deadline.map_or(TICK, |d| {
-            d.saturating_duration_since(Instant::now()).min(TICK)
-        });
-        // SAFETY: the descriptors outlive the poll call.
-        let borrow = |fd: RawFd| unsafe { BorrowedFd::borrow_raw(fd) };
-        let mut fds = vec![
-            PollFd::new(borrow(signals.fd()), PollFlags::POLLIN),
-            PollFd::new(pipe.as_fd(), PollFlags::POLLIN),
-        ];
-        let pager = output.pager_fd();
-        if let Some(fd) = pager {
-            let want = if output.has_pending() {
-                PollFlags::POLLOUT
-            } else {
-                PollFlags::empty()
-            };
-            fds.push(PollFd::new(borrow(fd), want));
-        }
-        let watch_at = fds.len();
-        fds.extend(
-            watch
-                .iter()
-                .map(|w| PollFd::new(w.as_fd(), PollFlags::POLLIN)),
-        );
-        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        let _ = poll(&mut fds, PollTimeout::from(ms));
-        let got_signal = fds[0].revents().is_some_and(|r| !r.is_empty());
-        let pager_gone = pager.is_some()
-            && fds[2]
-                .revents()
-                .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP));
-        for (i, e) in exited.iter_mut().enumerate() {
-            *e |= fds[watch_at + i].revents().is_some_and(|r| !r.is_empty());
-        }
-        drop(fds);
-        drain(pipe, view);
-        output.write(&view.out);
-        view.out.clear();
-        output.push();
-        if got_signal {
-            let sigs = signals.take();
-            if !sigs.is_empty() {
-                if let Some(w) = workload {
-                    w.forward(&sigs);
-                }
-                return Stop::Signal;
-            }
-        }
-        if pager_gone || output.closed {
-            return Stop::ReaderGone;
-        }
-        if !watch.is_empty() && exited.iter().all(|&e| e) {
-            return Stop::Done;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Stop::Done;
-        }
-    }
 }
 
 fn drain(pipe: &File, view: &mut View) {

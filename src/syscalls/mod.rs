@@ -10,17 +10,14 @@ mod stats;
 pub mod table;
 
 use std::collections::HashMap;
-use std::os::fd::{AsFd, FromRawFd, OwnedFd, RawFd};
-use std::time::{Duration, Instant};
-
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::Signal;
+use std::os::fd::RawFd;
 
 use crate::cli::{Summary, TraceArgs};
 use crate::error::Result;
 use crate::format::{read_int, read_str, Field, Format};
 use crate::output::Output;
 use crate::reader::{Item, RawReader};
+use crate::runner;
 use crate::session::Session;
 use crate::signals::Signals;
 use crate::style::Theme;
@@ -30,34 +27,11 @@ use render::Call;
 use stats::Stats;
 use table::Syscall;
 
-/// How often the buffers are read when the kernel does not wake us first.
-const TICK: Duration = Duration::from_millis(100);
 /// Longest sys_enter record kept while its syscall runs.
 const MAX_ENTER: usize = 128;
 
 pub fn run(args: TraceArgs) -> Result<i32> {
-    let user = match &args.target.user {
-        Some(name) => Some(workload::lookup_user(name)?),
-        None => None,
-    };
-    let tracefs = Tracefs::open()?;
-    let plan = match Plan::new(&tracefs, &args) {
-        Ok(plan) => plan,
-        Err(e) => {
-            tracefs.unmount_if_ours();
-            return Err(e);
-        }
-    };
-    let mut workload = match args.target.command.is_empty() {
-        true => None,
-        false => match Workload::spawn(&args.target.command, user.as_ref()) {
-            Ok(w) => Some(w),
-            Err(e) => {
-                tracefs.unmount_if_ours();
-                return Err(e);
-            }
-        },
-    };
+    let (tracefs, plan, mut workload) = runner::prepare(&args.target, |fs| Plan::new(fs, &args))?;
     let mut signals = Signals::install()?;
     let mut output = Output::open(&args.output)?;
     let mut session = Session::start(tracefs)?;
@@ -72,39 +46,34 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         panic!("FTR_TEST_PANIC is set: panicking with tracing armed");
     }
     let mut reader = RawReader::open(session.tracefs(), &inst)?;
-
     let mut tracer = Tracer::new(&plan, &args, output.theme.clone());
     if let Some(w) = &workload {
         tracer.comms.insert(w.pid.as_raw(), w.comm.clone());
         tracer.gated = Some(w.pid.as_raw());
     }
-    let watch: Vec<OwnedFd> = match &workload {
-        Some(w) => pidfd(w.pid.as_raw()).into_iter().collect(),
-        None => plan.pids.iter().filter_map(|&p| pidfd(p)).collect(),
-    };
+    let exits = runner::exit_watch(workload.as_ref(), &plan.pids);
     tracer.t0 = reader.now();
     if let Some(w) = workload.as_mut() {
         w.go()?;
     }
 
-    let stop = event_loop(
-        &mut reader,
-        &mut tracer,
-        &mut output,
-        &mut signals,
-        &watch,
-        &args,
-        workload.as_ref(),
-    );
+    let data: Vec<RawFd> = reader.fds().collect();
+    let stop = runner::Loop {
+        output: &mut output,
+        signals: &mut signals,
+        exits: &exits,
+        timeout: args.target.timeout,
+        workload: workload.as_ref(),
+    }
+    .run(&data, |output| {
+        let now = reader.now();
+        reader.drain(Some(now), |item, data| tracer.handle(item, data));
+        output.write(&tracer.out);
+        tracer.out.clear();
+    });
     // The workload has exited or tracing was stopped: take what is left.
     reader.drain(None, |item, data| tracer.handle(item, data));
     tracer.finish();
-    output.write(&tracer.out);
-    let lost = tracer.lost.max(kernel_lost(session.tracefs(), &inst));
-    drop(reader);
-    let problems = session.finish();
-
-    let mut tail = Vec::new();
     if args.summary != Summary::None {
         let rows: Vec<(&str, &Stats)> = tracer
             .syscalls
@@ -112,18 +81,13 @@ pub fn run(args: TraceArgs) -> Result<i32> {
             .zip(&tracer.stats)
             .map(|(s, st)| (s.name.as_str(), st))
             .collect();
-        render::summary(&mut tail, &output.theme, &rows, args.hist);
+        render::summary(&mut tracer.out, &output.theme, &rows, args.hist);
     }
-    output.write(&tail);
-    if matches!(stop, Stop::ReaderGone) {
-        if let Some(w) = &workload {
-            w.signal(Signal::SIGTERM);
-        }
-    }
-    output.finish();
-    for p in problems {
-        eprintln!("ftr: while restoring tracefs: {p}");
-    }
+    output.write(&tracer.out);
+    let lost = tracer.lost.max(kernel_lost(session.tracefs(), &inst));
+    drop(reader);
+    let problems = session.finish();
+    runner::end(stop, workload.as_ref(), output, problems);
     let traced = tracer.stats.iter().map(|s| s.calls).sum::<u64>() + tracer.unpaired;
     eprintln!("ftr: {traced} syscalls traced, {lost} events lost");
     Ok(workload.as_mut().map_or(0, Workload::wait))
@@ -210,90 +174,6 @@ fn arm(session: &Session, inst: &str, plan: &Plan, tids: &[i32], args: &TraceArg
         }
     }
     knob("set_event", &events)
-}
-
-enum Stop {
-    Done,
-    Signal,
-    ReaderGone,
-}
-
-fn event_loop(
-    reader: &mut RawReader,
-    tracer: &mut Tracer,
-    output: &mut Output,
-    signals: &mut Signals,
-    watch: &[OwnedFd],
-    args: &TraceArgs,
-    workload: Option<&Workload>,
-) -> Stop {
-    let deadline = args.target.timeout.map(|t| Instant::now() + t);
-    let waiting_for_exit = !watch.is_empty();
-    let mut exited = vec![false; watch.len()];
-    loop {
-        let timeout = match deadline {
-            Some(d) => d.saturating_duration_since(Instant::now()).min(TICK),
-            None => TICK,
-        };
-        let cpu_fds: Vec<RawFd> = reader.fds().collect();
-        let mut fds: Vec<PollFd> = Vec::with_capacity(3 + cpu_fds.len() + watch.len());
-        // SAFETY (all BorrowedFd below): the descriptors outlive this poll call.
-        let borrow = |fd: RawFd| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
-        fds.push(PollFd::new(borrow(signals.fd()), PollFlags::POLLIN));
-        let pager = output.pager_fd();
-        if let Some(fd) = pager {
-            let want = if output.has_pending() {
-                PollFlags::POLLOUT
-            } else {
-                PollFlags::empty()
-            };
-            fds.push(PollFd::new(borrow(fd), want));
-        }
-        let watch_at = fds.len();
-        for w in watch {
-            fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
-        }
-        for &fd in &cpu_fds {
-            fds.push(PollFd::new(borrow(fd), PollFlags::POLLIN));
-        }
-        let ms = u16::try_from(timeout.as_millis()).unwrap_or(u16::MAX);
-        let _ = poll(&mut fds, PollTimeout::from(ms));
-        let ready = |i: usize| fds[i].revents().is_some_and(|r| !r.is_empty());
-        let got_signal = ready(0);
-        let pager_gone = pager.is_some()
-            && fds[1]
-                .revents()
-                .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP));
-        for (i, done) in exited.iter_mut().enumerate() {
-            *done |= ready(watch_at + i);
-        }
-        drop(fds);
-
-        let now = reader.now();
-        reader.drain(Some(now), |item, data| tracer.handle(item, data));
-        output.write(&tracer.out);
-        tracer.out.clear();
-        output.push();
-
-        if got_signal {
-            let sigs = signals.take();
-            if !sigs.is_empty() {
-                if let Some(w) = workload {
-                    w.forward(&sigs);
-                }
-                return Stop::Signal;
-            }
-        }
-        if pager_gone || output.closed {
-            return Stop::ReaderGone;
-        }
-        if waiting_for_exit && exited.iter().all(|&e| e) {
-            return Stop::Done;
-        }
-        if deadline.is_some_and(|d| Instant::now() >= d) {
-            return Stop::Done;
-        }
-    }
 }
 
 /// What an event id means to ftr.
@@ -565,10 +445,4 @@ fn kernel_lost(tracefs: &Tracefs, inst: &str) -> u64 {
         }
     }
     lost
-}
-
-pub fn pidfd(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
