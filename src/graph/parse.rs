@@ -801,25 +801,29 @@ fn parse_switch(b: &[u8], pos: usize) -> Option<Kind> {
     Some(Kind::Switch { prev, next })
 }
 
-/// Parse the `/* ... */` that follows a function line. `ret` = Return line, in
-/// which case the first word is the function name.
-fn parse_fn_comment(b: &[u8], start: usize, ret: bool, l: &mut Line<'_>) {
-    let len = b.len();
-    l.comment = Some(Span::new(start, len));
+/// The text inside the `/* ... */` that starts at `start` (to the end of
+/// the line), without the spaces next to the delimiters.
+fn comment_text(b: &[u8], start: usize) -> (usize, usize) {
     let mut ts = start + 2;
     if at(b, ts) == b' ' {
         ts += 1;
     }
-    let mut te = len;
+    let mut te = b.len();
     if te >= ts + 2 && b.get(te - 2..te) == Some(b"*/") {
         te -= 2;
         if te > ts && at(b, te - 1) == b' ' {
             te -= 1;
         }
     }
-    if te < ts {
-        te = ts;
-    }
+    (ts, te.max(ts))
+}
+
+/// Parse the `/* ... */` that follows a function line. `ret` = Return line, in
+/// which case the first word is the function name.
+fn parse_fn_comment(b: &[u8], start: usize, ret: bool, l: &mut Line<'_>) {
+    let len = b.len();
+    l.comment = Some(Span::new(start, len));
+    let (ts, te) = comment_text(b, start);
     l.comment_text = Some(Span::new(ts, te));
     // words of the comment text
     let mut i = ts;
@@ -878,20 +882,7 @@ fn parse_body(b: &[u8], p: usize, l: &mut Line<'_>) {
     if c == b'/' && at(b, p + 1) == b'*' {
         l.kind = Kind::Comment;
         l.comment = Some(Span::new(p, len));
-        let mut ts = p + 2;
-        if at(b, ts) == b' ' {
-            ts += 1;
-        }
-        let mut te = len;
-        if te >= ts + 2 && b.get(te - 2..te) == Some(b"*/") {
-            te -= 2;
-            if te > ts && at(b, te - 1) == b' ' {
-                te -= 1;
-            }
-        }
-        if te < ts {
-            te = ts;
-        }
+        let (ts, te) = comment_text(b, p);
         l.comment_text = Some(Span::new(ts, te));
         return;
     }
