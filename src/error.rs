@@ -78,6 +78,12 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// Says something on stderr; a closed stderr is not worth a panic.
+pub fn warn(msg: impl fmt::Display) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "ftr: {msg}");
+}
+
 /// The active kernel lockdown mode, if any (`integrity`/`confidentiality`).
 fn lockdown_mode() -> Option<String> {
     let text = std::fs::read_to_string("/sys/kernel/security/lockdown").ok()?;

@@ -5,7 +5,7 @@
 //! One file per ftr process, `/run/ftr/<pid>`, plain text, one entry a line:
 //!
 //! ```text
-//! ftr-journal 1 <pid> <start-time-ticks>
+//! ftr-journal 1 <pid>
 //! tracefs /sys/kernel/tracing
 //! mounted                       (ftr mounted tracefs)
 //! instance ftr-1234             (ftr created instances/ftr-1234)
@@ -50,24 +50,32 @@ impl Journal {
     pub fn create(tracefs_root: &Path) -> Result<Journal> {
         let dir = secure_dir()?;
         let pid = std::process::id() as i32;
+        // Written and locked under a temporary name, then renamed: `ftr
+        // reset` never sees a journal that is not locked by its owner.
+        let temp = dir.join(format!(".{pid}.new"));
         let path = dir.join(pid.to_string());
+        let _ = fs::remove_file(&temp); // left by a dead process with our pid
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(0o600)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&path)
-            .map_err(|e| Error::io("create the journal", &path, &e))?;
+            .open(&temp)
+            .map_err(|e| Error::io("create the journal", &temp, &e))?;
         // Held for the life of this process and of its clean-up child: a
         // journal nobody holds locked belongs to an ftr that died.
-        lock(&file, false).map_err(|e| Error::io("lock the journal", &path, &e))?;
-        let mut journal = Journal { path, file };
-        let start = start_time(pid).unwrap_or(0);
-        journal.append_line(&format!("ftr-journal 1 {pid} {start}"))?;
+        lock(&file, false).map_err(|e| Error::io("lock the journal", &temp, &e))?;
+        let mut journal = Journal {
+            path: temp.clone(),
+            file,
+        };
+        journal.append_line(&format!("ftr-journal 1 {pid}"))?;
         journal.append_line(&format!(
             "tracefs {}",
             escape(&tracefs_root.to_string_lossy())
         ))?;
+        fs::rename(&temp, &path).map_err(|e| Error::io("create the journal", &path, &e))?;
+        journal.path = path;
         Ok(journal)
     }
 
@@ -123,6 +131,12 @@ pub fn stale() -> Vec<Stale> {
     let mut out = Vec::new();
     for entry in dir.flatten() {
         let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let temp = name.starts_with('.') && name.ends_with(".new");
+        if !temp && name.parse::<u32>().is_err() {
+            continue;
+        }
         let Ok(file) = OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
@@ -132,6 +146,11 @@ pub fn stale() -> Vec<Stale> {
         };
         if lock(&file, true).is_err() {
             continue; // a live ftr (or its clean-up child) holds it
+        }
+        if temp {
+            // Its owner died before it changed anything.
+            let _ = fs::remove_file(&path);
+            continue;
         }
         let Ok(text) = fs::read_to_string(&path) else {
             continue;
@@ -149,6 +168,20 @@ pub fn stale() -> Vec<Stale> {
         }
     }
     out
+}
+
+/// Taken by a session before it changes anything at the top level of
+/// tracefs (the graph knobs exist only there): one such session at a time.
+/// The lock is on the journal directory itself, so nothing is left behind.
+pub fn lock_top_level() -> Result<File> {
+    let dir = secure_dir()?;
+    let file = File::open(&dir).map_err(|e| Error::io("open", &dir, &e))?;
+    lock(&file, true).map_err(|_| {
+        Error::setup(
+            "another ftr is already tracing with the top-level tracer (graph mode); wait for it to finish",
+        )
+    })?;
+    Ok(file)
 }
 
 fn lock(file: &File, nonblocking: bool) -> std::io::Result<()> {
@@ -190,15 +223,6 @@ pub fn parse(text: &str) -> Option<Record> {
         }
     }
     Some(record)
-}
-
-/// The start time of a process in clock ticks since boot (field 22 of
-/// /proc/PID/stat), which tells a live ftr from a new process reusing its pid.
-pub fn start_time(pid: i32) -> Option<u64> {
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The comm field may hold spaces and parentheses: fields count from the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    rest.split(' ').nth(19)?.parse().ok()
 }
 
 fn secure_dir() -> Result<PathBuf> {
@@ -275,7 +299,7 @@ mod tests {
 
     #[test]
     fn parses_what_it_writes_and_skips_torn_lines() {
-        let text = "ftr-journal 1 42 777\ntracefs /sys/kernel/tracing\nmounted\ninstance ftr-42\n\
+        let text = "ftr-journal 1 42\ntracefs /sys/kernel/tracing\nmounted\ninstance ftr-42\n\
                     knob max_graph_depth 0\nknob set_graph_function \\e\nknobs-restored\nknob trunc";
         let r = parse(text).expect("parses");
         assert_eq!(r.pid, 42);
@@ -297,10 +321,5 @@ mod tests {
             ]
         );
         assert!(parse("garbage").is_none());
-    }
-
-    #[test]
-    fn start_time_of_self_is_known() {
-        assert!(start_time(std::process::id() as i32).is_some());
     }
 }

@@ -31,7 +31,7 @@ fn main() {
     let code = match run(args) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("ftr: {e}");
+            error::warn(&e);
             e.exit_code()
         }
     };

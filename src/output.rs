@@ -4,22 +4,30 @@
 
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 use std::process::{Child, Command, Stdio};
 
 use crate::cli::OutputArgs;
-use crate::error::{Error, Result};
+use crate::error::{warn, Error, Result};
 use crate::style::{wants_color, Theme};
 
 pub struct Output {
-    file: File,
+    /// `None` only while being torn down.
+    file: Option<File>,
     pager: Option<Child>,
     /// Bytes the pager has not taken yet.
     pending: Vec<u8>,
     pub theme: Theme,
-    /// The reader is gone (EPIPE): nothing more will be shown.
-    pub closed: bool,
+    /// The reader is gone (EPIPE, the user quit less): the user is done.
+    closed: bool,
+    /// Writing failed otherwise (disk full…): said once, nothing more written.
+    failed: bool,
 }
+
+/// A pager that is not reading makes ftr queue its output; past this much,
+/// ftr stops reading the kernel (which then counts what it drops) instead
+/// of growing without bound.
+const MAX_PENDING: usize = 64 << 20;
 
 impl Output {
     pub fn open(args: &OutputArgs) -> Result<Output> {
@@ -34,8 +42,12 @@ impl Output {
         let stdout = dup_stdout()?;
         let tty = io::IsTerminal::is_terminal(&io::stdout());
         if args.pager && tty {
-            if let Some(child) = spawn_pager() {
-                return Ok(Output::new(stdout, Some(child), theme).into_pager());
+            if let Some(mut child) = spawn_pager() {
+                if let Some(stdin) = child.stdin.take() {
+                    set_nonblocking(stdin.as_raw_fd());
+                    let pipe = File::from(std::os::fd::OwnedFd::from(stdin));
+                    return Ok(Output::new(pipe, Some(child), theme));
+                }
             }
         }
         Ok(Output::new(stdout, None, theme))
@@ -43,40 +55,48 @@ impl Output {
 
     fn new(file: File, pager: Option<Child>, theme: Theme) -> Output {
         Output {
-            file,
+            file: Some(file),
             pager,
             pending: Vec::new(),
             theme,
             closed: false,
+            failed: false,
         }
-    }
-
-    fn into_pager(mut self) -> Output {
-        if let Some(stdin) = self.pager.as_mut().and_then(|c| c.stdin.take()) {
-            let fd = stdin.as_raw_fd();
-            set_nonblocking(fd);
-            // SAFETY: we take over the pipe's descriptor from ChildStdin.
-            self.file = unsafe { File::from_raw_fd(std::os::fd::IntoRawFd::into_raw_fd(stdin)) };
-        }
-        self
     }
 
     /// The pager's pipe, to poll for POLLERR (the user quit) and POLLOUT.
     pub fn pager_fd(&self) -> Option<RawFd> {
-        self.pager.as_ref().map(|_| self.file.as_raw_fd())
+        self.pager
+            .as_ref()
+            .and(self.file.as_ref())
+            .map(AsRawFd::as_raw_fd)
     }
 
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }
 
+    /// The pager has not taken MAX_PENDING bytes: stop producing for now.
+    pub fn is_backed_up(&self) -> bool {
+        self.pending.len() > MAX_PENDING
+    }
+
+    /// The user quit the pager or closed the pipe.
+    pub fn reader_gone(&self) -> bool {
+        self.closed
+    }
+
     /// Queues `bytes` and writes as much as the reader takes now.
     pub fn write(&mut self, bytes: &[u8]) {
-        if self.closed || bytes.is_empty() {
+        if self.closed || self.failed || bytes.is_empty() {
             return;
         }
         if self.pager.is_none() {
-            if let Err(e) = self.file.write_all(bytes) {
+            let result = match self.file.as_mut() {
+                Some(f) => f.write_all(bytes),
+                None => Ok(()),
+            };
+            if let Err(e) = result {
                 self.fail(&e);
             }
             return;
@@ -87,8 +107,11 @@ impl Output {
 
     /// Writes queued bytes without blocking.
     pub fn push(&mut self) {
-        while !self.pending.is_empty() && !self.closed {
-            match self.file.write(&self.pending) {
+        while !self.pending.is_empty() && !self.closed && !self.failed {
+            let Some(file) = self.file.as_mut() else {
+                return;
+            };
+            match file.write(&self.pending) {
                 Ok(0) => break,
                 Ok(n) => {
                     self.pending.drain(..n);
@@ -102,10 +125,41 @@ impl Output {
 
     fn fail(&mut self, e: &io::Error) {
         if e.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("ftr: cannot write the trace: {e}");
+            warn(format_args!("cannot write the trace: {e}"));
+            self.failed = true;
+            self.pending.clear();
+            return;
+        }
+        if self.pager_failed_to_start() {
+            return; // now writing to stdout, pending kept
         }
         self.closed = true;
         self.pending.clear();
+    }
+
+    /// A pager command that does not exist (the shell says 127 at once):
+    /// show the trace on stdout instead of ending the traced command.
+    fn pager_failed_to_start(&mut self) -> bool {
+        let Some(child) = self.pager.as_mut() else {
+            return false;
+        };
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let code = match child.try_wait() {
+            Ok(Some(status)) => status.code(),
+            _ => None,
+        };
+        if !matches!(code, Some(126 | 127)) {
+            return false;
+        }
+        let Ok(stdout) = dup_stdout() else {
+            return false;
+        };
+        warn(format_args!("the pager could not run; writing to stdout"));
+        self.pager = None;
+        self.file = Some(stdout);
+        let pending = std::mem::take(&mut self.pending);
+        self.write(&pending);
+        true
     }
 
     /// Writes everything queued, waiting for the reader, then closes the
@@ -114,16 +168,24 @@ impl Output {
         if let Some(fd) = self.pager_fd() {
             set_blocking(fd);
         }
-        if !self.closed && !self.pending.is_empty() {
+        if !self.closed && !self.failed && !self.pending.is_empty() {
             let pending = std::mem::take(&mut self.pending);
-            if let Err(e) = self.file.write_all(&pending) {
+            if let Some(Err(e)) = self.file.as_mut().map(|f| f.write_all(&pending)) {
                 self.fail(&e);
             }
         }
-        let _ = self.file.flush();
-        let Output { file, pager, .. } = self;
-        drop(file);
-        if let Some(mut child) = pager {
+        if let Some(f) = self.file.as_mut() {
+            let _ = f.flush();
+        }
+        // Drop closes the pipe and waits for the pager.
+    }
+}
+
+impl Drop for Output {
+    /// Also on error paths: never leave a pager behind on the terminal.
+    fn drop(&mut self) {
+        drop(self.file.take());
+        if let Some(mut child) = self.pager.take() {
             // The user may press Ctrl-C inside less: keep waiting for it.
             loop {
                 match child.wait() {
@@ -162,7 +224,9 @@ fn spawn_pager() -> Option<Child> {
     match command.spawn() {
         Ok(child) => Some(child),
         Err(e) => {
-            eprintln!("ftr: cannot start the pager `{cmd}`: {e}; writing to stdout");
+            warn(format_args!(
+                "cannot start the pager `{cmd}`: {e}; writing to stdout"
+            ));
             None
         }
     }

@@ -39,6 +39,32 @@ struct Cpu {
     file: File,
 }
 
+/// The ring buffer's page size: `buffer_subbuf_size_kb` where the kernel
+/// has it (6.8+), else the header's size plus its `data` field from
+/// `events/header_page` (the system page size: 4 KiB on x86, 16/64 KiB on
+/// some arm64 kernels).
+fn page_size(tracefs: &Tracefs, rel: &str) -> usize {
+    let kb = tracefs
+        .read(&format!("{rel}/buffer_subbuf_size_kb"))
+        .ok()
+        .and_then(|s| s.trim().parse::<usize>().ok());
+    if let Some(kb) = kb {
+        return kb * 1024;
+    }
+    let header = tracefs.read("events/header_page").unwrap_or_default();
+    header
+        .lines()
+        .find(|l| l.contains(" data;"))
+        .and_then(|l| {
+            let field = |name: &str| {
+                l.split(';')
+                    .find_map(|p| p.trim().strip_prefix(name)?.parse::<usize>().ok())
+            };
+            Some(field("offset:")? + field("size:")?)
+        })
+        .unwrap_or(4096)
+}
+
 /// Parses `now ts:  2049.142019` from a per-CPU `stats` file, in ns.
 fn parse_now(stats: &str) -> Option<u64> {
     let value = stats
@@ -86,16 +112,12 @@ impl RawReader {
             cpus.push(Cpu { cpu, file });
         }
         cpus.sort_by_key(|c| c.cpu);
-        let kb = tracefs
-            .read(&format!("{rel}/buffer_subbuf_size_kb"))
-            .ok()
-            .and_then(|s| s.trim().parse::<usize>().ok())
-            .unwrap_or(4);
+        let page_size = page_size(tracefs, rel);
         let first = cpus.first().map_or(0, |c| c.cpu);
         Ok(RawReader {
             stats: per_cpu.join(format!("cpu{first}/stats")),
             cpus,
-            page_size: kb.max(4) * 1024,
+            page_size,
             buf: Vec::new(),
             items: Vec::new(),
             held: Vec::new(),
@@ -115,6 +137,20 @@ impl RawReader {
 
     pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         self.cpus.iter().map(|c| c.file.as_raw_fd())
+    }
+
+    /// Reads everything left (tracing has stopped) and hands it all to `f`.
+    pub fn drain_all(&mut self, mut f: impl FnMut(&Item, &[u8])) {
+        loop {
+            let mut any = false;
+            self.drain(None, |item, data| {
+                any = true;
+                f(item, data)
+            });
+            if !any {
+                break;
+            }
+        }
     }
 
     /// Reads what the kernel has now and hands every event up to

@@ -9,7 +9,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
 use crate::cli::Target;
-use crate::error::Result;
+use crate::error::{warn, Result};
 use crate::output::Output;
 use crate::signals::Signals;
 use crate::tracefs::Tracefs;
@@ -46,12 +46,34 @@ pub fn prepare<P>(
     }
 }
 
-/// Descriptors that become readable when the traced processes are gone: the
-/// command, or every `-p` process. Empty when tracing the whole system.
-pub fn exit_watch(workload: Option<&Workload>, pids: &[i32]) -> Vec<OwnedFd> {
-    match workload {
-        Some(w) => workload::pidfd(w.pid.as_raw()).into_iter().collect(),
-        None => pids.iter().filter_map(|&p| workload::pidfd(p)).collect(),
+/// How the loop learns that a traced process is gone.
+pub enum Exit {
+    /// A pidfd: readable once the process has exited.
+    Fd(OwnedFd),
+    /// No pidfd (a thread id, or a kernel before 5.3): looked at every tick.
+    Poll(i32),
+}
+
+/// What to watch for the end of tracing: the command, or every `-p`
+/// process. Empty when tracing the whole system.
+pub fn exit_watch(workload: Option<&Workload>, pids: &[i32]) -> Vec<Exit> {
+    let pids = match workload {
+        Some(w) => vec![w.pid.as_raw()],
+        None => pids.to_vec(),
+    };
+    pids.into_iter()
+        .map(|p| workload::pidfd(p).map_or(Exit::Poll(p), Exit::Fd))
+        .collect()
+}
+
+/// Gone, or a zombie waiting to be reaped.
+fn process_exited(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat
+            .rfind(')')
+            .and_then(|i| stat[i + 1..].split_whitespace().next())
+            .is_some_and(|state| state == "Z" || state == "X"),
+        Err(_) => true,
     }
 }
 
@@ -68,7 +90,7 @@ pub enum Stop {
 pub struct Loop<'a> {
     pub output: &'a mut Output,
     pub signals: &'a mut Signals,
-    pub exits: &'a [OwnedFd],
+    pub exits: &'a [Exit],
     pub timeout: Option<Duration>,
     pub workload: Option<&'a Workload>,
 }
@@ -97,12 +119,16 @@ impl Loop<'_> {
                 };
                 fds.push(PollFd::new(borrow(fd), want));
             }
-            let exits_at = fds.len();
-            fds.extend(
-                self.exits
-                    .iter()
-                    .map(|e| PollFd::new(e.as_fd(), PollFlags::POLLIN)),
-            );
+            let mut exit_slots = Vec::with_capacity(self.exits.len());
+            for exit in self.exits {
+                exit_slots.push(match exit {
+                    Exit::Fd(fd) => {
+                        fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                        Some(fds.len() - 1)
+                    }
+                    Exit::Poll(_) => None,
+                });
+            }
             fds.extend(
                 data.iter()
                     .map(|&fd| PollFd::new(borrow(fd), PollFlags::POLLIN)),
@@ -115,12 +141,19 @@ impl Loop<'_> {
                 && fds[1]
                     .revents()
                     .is_some_and(|r| r.intersects(PollFlags::POLLERR | PollFlags::POLLHUP));
-            for (i, done) in exited.iter_mut().enumerate() {
-                *done |= ready(exits_at + i);
+            for ((done, slot), exit) in exited.iter_mut().zip(&exit_slots).zip(self.exits) {
+                *done |= match (slot, exit) {
+                    (Some(i), _) => ready(*i),
+                    (None, Exit::Poll(pid)) => process_exited(*pid),
+                    (None, Exit::Fd(_)) => false,
+                };
             }
             drop(fds);
 
-            round(self.output);
+            // A pager that is not reading: leave the data in the kernel for now.
+            if !self.output.is_backed_up() {
+                round(self.output);
+            }
             self.output.push();
 
             if got_signal {
@@ -132,7 +165,7 @@ impl Loop<'_> {
                     return Stop::Signal;
                 }
             }
-            if pager_gone || self.output.closed {
+            if pager_gone || self.output.reader_gone() {
                 return Stop::ReaderGone;
             }
             if !exited.is_empty() && exited.iter().all(|&e| e) {
@@ -155,6 +188,29 @@ pub fn end(stop: Stop, workload: Option<&Workload>, output: Output, problems: Ve
     }
     output.finish();
     for p in problems {
-        eprintln!("ftr: while restoring tracefs: {p}");
+        warn(format_args!("while restoring tracefs: {p}"));
+    }
+}
+
+/// ftr's exit status: the command's, once it ends. Signals that arrive
+/// meanwhile still reach it, so ftr never needs kill -9.
+pub fn command_status(workload: Option<&mut Workload>, signals: &mut Signals) -> i32 {
+    let Some(w) = workload else { return 0 };
+    let exit = workload::pidfd(w.pid.as_raw());
+    loop {
+        if let Some(status) = w.try_wait() {
+            return status;
+        }
+        // SAFETY: the descriptors outlive the poll call.
+        let mut fds = vec![PollFd::new(
+            unsafe { BorrowedFd::borrow_raw(signals.fd()) },
+            PollFlags::POLLIN,
+        )];
+        if let Some(fd) = &exit {
+            fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+        }
+        let _ = poll(&mut fds, PollTimeout::from(100u16));
+        drop(fds);
+        w.forward(&signals.take());
     }
 }

@@ -9,7 +9,7 @@
 use std::fs;
 use std::path::Path;
 
-use crate::error::{Error, Result};
+use crate::error::{warn, Error, Result};
 use crate::journal::{self, Entry, Journal};
 use crate::tracefs::Tracefs;
 
@@ -19,6 +19,8 @@ pub struct Session {
     instance: Option<String>,
     /// Top-level knobs changed, with their old values, in the order changed.
     knobs: Vec<(String, String)>,
+    /// Held while top-level knobs are changed (see journal::lock_top_level).
+    top_level: Option<std::fs::File>,
 }
 
 impl Session {
@@ -35,6 +37,7 @@ impl Session {
             journal: Some(journal),
             instance: None,
             knobs: Vec::new(),
+            top_level: None,
         })
     }
 
@@ -70,8 +73,11 @@ impl Session {
     /// Changes a knob outside ftr's instance, journaling its old value first.
     /// The same knob written twice keeps its first old value.
     pub fn set_global(&mut self, rel: &str, value: &str) -> Result<()> {
+        if self.top_level.is_none() {
+            self.top_level = Some(journal::lock_top_level()?);
+        }
         if !self.knobs.iter().any(|(k, _)| k == rel) {
-            let old = restorable(rel, &self.tracefs.read(rel)?);
+            let old = restorable(rel, &self.tracefs.read(rel)?).map_err(Error::setup)?;
             self.journal_mut()?.append(&Entry::Knob {
                 rel: rel.into(),
                 old: old.clone(),
@@ -129,9 +135,13 @@ impl Session {
             .map(|(rel, old)| Entry::Knob { rel, old })
             .collect();
         problems.extend(undo(&self.tracefs, &entries));
-        if let Some(journal) = self.journal.as_mut() {
-            if let Err(e) = journal.append(&Entry::KnobsRestored) {
-                problems.push(e.to_string());
+        self.top_level = None;
+        // Only when all of them are back: otherwise `ftr reset` tries again.
+        if problems.is_empty() {
+            if let Some(journal) = self.journal.as_mut() {
+                if let Err(e) = journal.append(&Entry::KnobsRestored) {
+                    problems.push(e.to_string());
+                }
             }
         }
         problems
@@ -153,7 +163,7 @@ impl Session {
 impl Drop for Session {
     fn drop(&mut self) {
         for problem in self.restore() {
-            eprintln!("ftr: while restoring tracefs: {problem}");
+            warn(format_args!("while restoring tracefs: {problem}"));
         }
     }
 }
@@ -248,20 +258,43 @@ fn close_all_but(keep: i32) {
     }
 }
 
-/// The value to write back to restore a knob, from what reading it gave.
-pub fn restorable(rel: &str, read: &str) -> String {
+/// The value to write back to restore a knob, from what reading it gave:
+/// the kernel does not always accept its own output.
+pub fn restorable(rel: &str, read: &str) -> std::result::Result<String, String> {
     let value = read.trim_end_matches('\n');
     if value.starts_with("####") || value == "no pid" {
-        return String::new(); // an empty filter list
+        return Ok(String::new()); // an empty list
     }
-    if rel.ends_with("trace_clock") {
-        if let Some(start) = value.find('[') {
-            if let Some(len) = value[start + 1..].find(']') {
-                return value[start + 1..start + 1 + len].to_string();
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    Ok(match name {
+        // `[local] global counter …`
+        "trace_clock" => match value.split_once('[').and_then(|(_, r)| r.split_once(']')) {
+            Some((clock, _)) => clock.to_string(),
+            None => value.to_string(),
+        },
+        // `7 (expanded: 1408)` until a tracer first expands the buffer.
+        "buffer_size_kb" => match value.split_once("(expanded: ") {
+            Some((_, rest)) => rest.trim_end_matches(')').to_string(),
+            None if value == "X" => {
+                return Err(format!(
+                    "{rel} differs between CPUs (it reads X): ftr could not put it back; set the sizes per CPU yourself instead of -m"
+                ))
             }
-        }
-    }
-    value.to_string()
+            None => value.to_string(),
+        },
+        // Function lists show module functions as `func [mod]` and list
+        // function probes (`func:traceoff`), which truncating does not remove.
+        "set_ftrace_filter" | "set_ftrace_notrace" | "set_graph_function" | "set_graph_notrace" => value
+            .lines()
+            .filter(|l| !l.contains(':'))
+            .map(|l| match l.split_once(" [") {
+                Some((func, module)) => format!("{func}:mod:{}", module.trim_end_matches(']')),
+                None => l.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => value.to_string(),
+    })
 }
 
 /// `ftr reset`: replays the journals of ftr processes that died without
@@ -305,4 +338,31 @@ pub fn repair_stale(tracefs: &Tracefs) -> Vec<String> {
         }
     }
     done
+}
+
+#[cfg(test)]
+mod tests {
+    use super::restorable;
+
+    #[test]
+    fn values_are_written_back_in_the_form_the_kernel_takes() {
+        let ok = |rel: &str, read: &str| restorable(rel, read).expect("restorable");
+        assert_eq!(ok("max_graph_depth", "0\n"), "0");
+        assert_eq!(
+            ok("set_graph_function", "#### all functions enabled ####\n"),
+            ""
+        );
+        assert_eq!(ok("set_ftrace_pid", "no pid\n"), "");
+        assert_eq!(ok("trace_clock", "[local] global counter\n"), "local");
+        assert_eq!(ok("buffer_size_kb", "7 (expanded: 1408)\n"), "1408");
+        assert_eq!(ok("buffer_size_kb", "2048\n"), "2048");
+        assert!(restorable("buffer_size_kb", "X\n").is_err());
+        assert_eq!(
+            ok(
+                "set_ftrace_filter",
+                "vfs_read\next4_sync_file [ext4]\nschedule:traceoff:unlimited\n"
+            ),
+            "vfs_read\next4_sync_file:mod:ext4"
+        );
+    }
 }

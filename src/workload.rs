@@ -10,10 +10,11 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use nix::sys::signal::{kill, Signal};
-use nix::sys::wait::{waitpid, WaitStatus};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::{fork, pipe2, ForkResult, Pid, User};
 
-use crate::error::{Error, Kind, Result};
+use crate::error::{warn, Error, Kind, Result};
+use crate::signals::Received;
 
 /// A command forked and waiting at the gate.
 pub struct Workload {
@@ -89,10 +90,10 @@ impl Workload {
         }
     }
 
-    /// Passes on the signals ftr received, as `timeout` does.
-    pub fn forward(&self, signals: &[i32]) {
-        for &sig in signals {
-            if let Ok(sig) = Signal::try_from(sig) {
+    /// Passes on the signals ftr received that the command did not get too.
+    pub fn forward(&self, signals: &[Received]) {
+        for r in signals.iter().filter(|r| r.forward) {
+            if let Ok(sig) = Signal::try_from(r.signal) {
                 self.signal(sig);
             }
         }
@@ -105,16 +106,35 @@ impl Workload {
         }
     }
 
+    /// The command's exit status if it has ended (reaping it), as a shell
+    /// shows it: 128+N for a death by signal N.
+    pub fn try_wait(&mut self) -> Option<i32> {
+        if self.status.is_none() {
+            match waitpid(self.pid, Some(WaitPidFlag::WNOHANG)) {
+                Ok(status) => self.status = shell_status(status),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(e) => {
+                    warn(format_args!(
+                        "cannot get the command's exit status: {}",
+                        e.desc()
+                    ));
+                    self.status = Some(125);
+                }
+            }
+        }
+        self.status
+    }
+
     /// Waits for the command to exit.
-    pub fn wait(&mut self) -> i32 {
+    fn wait(&mut self) -> i32 {
         while self.status.is_none() {
             match waitpid(self.pid, None) {
                 Ok(status) => self.status = shell_status(status),
                 Err(nix::errno::Errno::EINTR) => continue,
-                Err(_) => self.status = Some(0),
+                Err(_) => self.status = Some(125),
             }
         }
-        self.status.unwrap_or(0)
+        self.status.unwrap_or(125)
     }
 }
 

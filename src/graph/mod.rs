@@ -12,14 +12,14 @@ use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
 use crate::cli::{GraphArgs, OutputArgs, ReportArgs};
-use crate::error::{Error, Result};
+use crate::error::{warn, Error, Result};
 use crate::names;
 use crate::output::Output;
 use crate::runner;
 use crate::session::Session;
 use crate::signals::Signals;
 use crate::tracefs::Tracefs;
-use crate::workload::{self, Workload};
+use crate::workload;
 
 mod parse;
 mod render;
@@ -84,11 +84,11 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     });
     // Stop recording, take the rest, then put everything back.
     let _ = session.set_global("tracing_on", "0");
-    drain(&pipe, &mut view);
+    drain_all(&pipe, &mut view);
     view.finish();
-    output.write(&view.out);
     drop(pipe);
     let problems = session.finish();
+    output.write(&view.out);
     runner::end(stop, workload.as_ref(), output, problems);
     let t = &view.tally;
     if t.lost > 0 || t.lost_unknown {
@@ -97,9 +97,12 @@ pub fn run(args: GraphArgs) -> Result<i32> {
         } else {
             ""
         };
-        eprintln!("ftr: {} lines, {} events lost{more}", t.lines, t.lost);
+        warn(format_args!(
+            "{} lines, {} events lost{more}",
+            t.lines, t.lost
+        ));
     }
-    Ok(workload.as_mut().map_or(0, Workload::wait))
+    Ok(runner::command_status(workload.as_mut(), &mut signals))
 }
 
 /// `ftr report FILE`: renders a saved trace (`-o`, `cat trace`, `trace-cmd show`).
@@ -128,7 +131,7 @@ pub fn report(args: ReportArgs) -> Result<i32> {
         view.feed(&buf[..n]);
         output.write(&view.out);
         view.out.clear();
-        if output.closed {
+        if output.reader_gone() {
             break; // the reader has had enough (`| head`, q in less)
         }
     }
@@ -330,18 +333,24 @@ fn option(session: &mut Session, name: &str, on: bool) -> Result<()> {
 
 /// `0-2,5` → a hex cpumask.
 fn cpumask(list: &str) -> Result<String> {
-    let mut mask: u128 = 0;
+    let bad = || Error::usage(format!("-C {list}: expected CPU numbers like 0-2,5"));
+    let mut cpus = Vec::new();
     for part in list.split(',').filter(|p| !p.is_empty()) {
         let (a, b) = part.split_once('-').unwrap_or((part, part));
-        let (a, b): (u32, u32) = match (a.trim().parse(), b.trim().parse()) {
-            (Ok(a), Ok(b)) if a <= b && b < 128 => (a, b),
-            _ => return Err(Error::usage(format!("-C {list}: expected CPUs like 0-2,5"))),
+        let (a, b): (usize, usize) = match (a.trim().parse(), b.trim().parse()) {
+            (Ok(a), Ok(b)) if a <= b && b < 8192 => (a, b),
+            _ => return Err(bad()),
         };
-        for c in a..=b {
-            mask |= 1 << c;
-        }
+        cpus.extend(a..=b);
     }
-    Ok(format!("{mask:x}"))
+    let top = cpus.iter().max().ok_or_else(bad)?;
+    // The kernel takes comma-separated 32-bit groups, most significant first.
+    let mut words = vec![0u32; top / 32 + 1];
+    for c in cpus {
+        words[c / 32] |= 1 << (c % 32);
+    }
+    let groups: Vec<String> = words.iter().rev().map(|w| format!("{w:08x}")).collect();
+    Ok(groups.join(","))
 }
 
 fn open_pipe(tracefs: &Tracefs) -> Result<File> {
@@ -353,18 +362,36 @@ fn open_pipe(tracefs: &Tracefs) -> Result<File> {
         .map_err(|e| Error::io("open", &path, &e))
 }
 
+/// Most bytes taken from trace_pipe in one round, so that a stream that
+/// never runs dry still lets the loop look at signals and the pager.
+const MAX_ROUND: usize = 4 << 20;
+
 fn drain(pipe: &File, view: &mut View) {
-    let mut buf = vec![0u8; 1 << 20];
     let mut reader = pipe;
-    loop {
+    let mut buf = std::mem::take(&mut view.read_buf);
+    buf.resize(64 * 1024, 0);
+    let mut taken = 0;
+    while taken < MAX_ROUND {
         match reader.read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => view.feed(&buf[..n]),
+            Ok(n) => {
+                view.feed(&buf[..n]);
+                taken += n;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,
         }
     }
-    let _ = pipe.as_raw_fd();
+    view.read_buf = buf;
+}
+
+/// Everything left once tracing is off.
+fn drain_all(pipe: &File, view: &mut View) {
+    let mut before = u64::MAX;
+    while before != view.bytes {
+        before = view.bytes;
+        drain(pipe, view);
+    }
 }
 
 /// Turns the text stream into rendered lines, keeping a partial last line
@@ -377,6 +404,10 @@ struct View {
     out: Vec<u8>,
     /// The second core's output, kept to reuse its memory.
     out2: Vec<u8>,
+    /// The read buffer, kept to reuse its memory.
+    read_buf: Vec<u8>,
+    /// Bytes fed so far.
+    bytes: u64,
     tally: Tally,
 }
 
@@ -408,14 +439,17 @@ impl View {
             partial: Vec::new(),
             out: Vec::with_capacity(64 * 1024),
             out2: Vec::new(),
+            read_buf: Vec::new(),
+            bytes: 0,
             tally: Tally::default(),
         }
     }
 
     fn feed(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
         if let Some(file) = self.saved.as_mut() {
             if let Err(e) = file.write_all(bytes) {
-                eprintln!("ftr: cannot write to the -o file: {e}");
+                warn(format_args!("cannot write to the -o file: {e}"));
                 self.saved = None;
             }
         }
@@ -558,6 +592,15 @@ mod tests {
             assert_eq!(find_newline(&text[start..]), plain, "from {start}");
         }
         assert_eq!(find_newline(b"\xff\xfe\x8a\x0a"), Some(3));
+    }
+
+    #[test]
+    fn cpu_masks_in_32_bit_groups() {
+        assert_eq!(cpumask("0-2,5").unwrap(), "00000027");
+        assert_eq!(cpumask("0,40").unwrap(), "00000100,00000001");
+        assert!(cpumask("3-1").is_err());
+        assert!(cpumask("x").is_err());
+        assert!(cpumask("").is_err());
     }
 
     /// Every capture from real kernels: plain output is the input, colored

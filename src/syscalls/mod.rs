@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::os::fd::RawFd;
 
 use crate::cli::{Summary, TraceArgs};
-use crate::error::Result;
+use crate::error::{warn, Result};
 use crate::format::{read_int, read_str, Field, Format};
 use crate::output::Output;
 use crate::reader::{Item, RawReader};
@@ -22,7 +22,7 @@ use crate::session::Session;
 use crate::signals::Signals;
 use crate::style::Theme;
 use crate::tracefs::Tracefs;
-use crate::workload::{self, Workload};
+use crate::workload;
 use render::Call;
 use stats::Stats;
 use table::Syscall;
@@ -71,8 +71,10 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         output.write(&tracer.out);
         tracer.out.clear();
     });
-    // The workload has exited or tracing was stopped: take what is left.
-    reader.drain(None, |item, data| tracer.handle(item, data));
+    // The workload has exited or tracing was stopped: stop recording (in
+    // ftr's own instance) and take what is left.
+    let _ = session.tracefs().write(&format!("{inst}/tracing_on"), "0");
+    reader.drain_all(|item, data| tracer.handle(item, data));
     tracer.finish();
     if args.summary != Summary::None {
         let rows: Vec<(&str, &Stats)> = tracer
@@ -83,14 +85,16 @@ pub fn run(args: TraceArgs) -> Result<i32> {
             .collect();
         render::summary(&mut tracer.out, &output.theme, &rows, args.hist);
     }
-    output.write(&tracer.out);
     let lost = tracer.lost.max(kernel_lost(session.tracefs(), &inst));
     drop(reader);
+    // Restore before writing the rest: a reader that is slow to take it
+    // (a paused terminal, `| less`) must not keep tracing on.
     let problems = session.finish();
+    output.write(&tracer.out);
     runner::end(stop, workload.as_ref(), output, problems);
     let traced = tracer.stats.iter().map(|s| s.calls).sum::<u64>() + tracer.unpaired;
-    eprintln!("ftr: {traced} syscalls traced, {lost} events lost");
-    Ok(workload.as_mut().map_or(0, Workload::wait))
+    warn(format_args!("{traced} syscalls traced, {lost} events lost"));
+    Ok(runner::command_status(workload.as_mut(), &mut signals))
 }
 
 /// Everything decided before tracefs is touched: bad input fails here.

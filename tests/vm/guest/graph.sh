@@ -57,6 +57,8 @@ run notrace ftr -G __x64_sys_pwritev2 -N '__cond_resched,rw_verify_area' --graph
 check notrace
 run events ftr -G __x64_sys_nanosleep,__x64_sys_clock_nanosleep -e sched:sched_switch --graph-opts depth=2 --no-pager -- sleeper 2
 check events
+run function ftr -T vfs_writev --no-pager -- pwv2 2
+check function
 run inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- forker 2
 check inherit
 run no-inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-inherit --no-pager -- forker 2
