@@ -216,8 +216,7 @@ fn common(
         "no-inherit" => target.inherit = false,
         "u" | "user" => target.user = Some(string(parser, "-u")?),
         "timeout" => {
-            let secs = number(&string(parser, "--timeout")?, "--timeout")?;
-            target.timeout = Some(Duration::from_secs_f64(secs));
+            target.timeout = Some(duration(&string(parser, "--timeout")?, 1.0, "--timeout")?);
         }
         "m" | "buffer-size" => {
             target.buffer_kb = Some(size_kb(&string(parser, "-m")?)?);
@@ -369,8 +368,7 @@ fn parse_graph(args: Vec<OsString>) -> Result<Command> {
             "O" | "option" => g.trace_options.push(string(&mut parser, "-O")?),
             "C" | "cpu" => g.cpus = Some(string(&mut parser, "-C")?),
             "D" | "delay" => {
-                let ms = number(&string(&mut parser, "-D")?, "-D")?;
-                g.delay = Some(Duration::from_secs_f64(ms / 1000.0));
+                g.delay = Some(duration(&string(&mut parser, "-D")?, 1e-3, "-D")?);
             }
             "F" | "funcs" => {
                 let glob = parser
@@ -542,6 +540,12 @@ fn number(text: &str, flag: &str) -> Result<f64> {
         .ok_or_else(|| Error::usage(format!("{flag} {text}: expected a number, e.g. {flag} 1.5")))
 }
 
+/// A number of seconds (`unit` 1) or milliseconds (`unit` 1e-3).
+fn duration(text: &str, unit: f64, flag: &str) -> Result<Duration> {
+    Duration::try_from_secs_f64(number(text, flag)? * unit)
+        .map_err(|_| Error::usage(format!("{flag} {text}: too large")))
+}
+
 fn integer<T: std::str::FromStr>(text: &str, flag: &str) -> Result<T> {
     text.trim()
         .parse()
@@ -572,7 +576,10 @@ fn size_kb(text: &str) -> Result<u64> {
             "-m {text}: unknown unit (use K, M or G)"
         ))),
         0 => Ok(n.div_ceil(1024).max(1)),
-        m => Ok((n * m).max(1)),
+        m => n
+            .checked_mul(m)
+            .map(|kb| kb.max(1))
+            .ok_or_else(|| Error::usage(format!("-m {text}: too large"))),
     }
 }
 

@@ -72,6 +72,11 @@ impl Output {
             .map(AsRawFd::as_raw_fd)
     }
 
+    /// The pager's pid: left out of system-wide traces, with ftr's own.
+    pub fn pager_pid(&self) -> Option<u32> {
+        self.pager.as_ref().map(Child::id)
+    }
+
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
     }

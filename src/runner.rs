@@ -214,3 +214,28 @@ pub fn command_status(workload: Option<&mut Workload>, signals: &mut Signals) ->
         w.forward(&signals.take());
     }
 }
+
+/// ftr and its pager, left out of system-wide traces (they would trace
+/// their own reading and writing).
+pub fn ftr_pids(output: &Output) -> String {
+    let mut pids = vec![std::process::id().to_string()];
+    pids.extend(output.pager_pid().map(|p| p.to_string()));
+    pids.join(" ")
+}
+
+/// Sleeps for -D, unless a signal comes first (the loop then sees it).
+pub fn pause(delay: Duration, signals: &Signals) {
+    // SAFETY: the descriptor outlives the poll call.
+    let mut fds = [PollFd::new(
+        unsafe { BorrowedFd::borrow_raw(signals.fd()) },
+        PollFlags::POLLIN,
+    )];
+    let deadline = Instant::now() + delay;
+    while Instant::now() < deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
+        if matches!(poll(&mut fds, PollTimeout::from(ms)), Ok(n) if n > 0) {
+            return;
+        }
+    }
+}

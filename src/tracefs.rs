@@ -82,8 +82,8 @@ impl Tracefs {
         })
     }
 
-    /// Writes `value` to a knob, truncating it first, in one write(2) so that
-    /// list files (set_event, filters) take all lines at once.
+    /// Writes `value` to a knob, truncating it first. List files (set_event,
+    /// filters) may take one line per write(2); `write_all` goes on with the rest.
     pub fn write(&self, rel: &str, value: &str) -> Result<()> {
         let path = self.path(rel);
         write_file(&path, value).map_err(|e| write_error(&path, value, &e))

@@ -197,7 +197,9 @@ fn traces_a_command_and_restores_everything() {
         close.contains(" ms): cat/") && close.ends_with(" = 0"),
         "{close}"
     );
-    // Nothing from ftr itself before the exec (the gate read), nothing untraced.
+    // Nothing from before the exec (the command waiting at its gate would show
+    // as a `[continued]` read), nothing that was not asked for.
+    assert!(!out.contains("[continued]"), "{out}");
     assert!(!out.contains("ftr/"), "{out}");
     assert!(!out.contains("write("), "write was not asked for: {out}");
     let traced: u64 = err
@@ -506,6 +508,38 @@ fn a_panic_restores() {
 }
 
 #[test]
+fn system_wide_with_a_command_leaves_ftr_out() {
+    let Some(_g) = tracing_machine() else { return };
+    let before = snapshot();
+    let child = ftr()
+        .args([
+            "trace",
+            "-a",
+            "-e",
+            "read,openat",
+            "--",
+            "sh",
+            "-c",
+            "cat /etc/hostname; sleep 0.3",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let me = format!("/{} ", child.id());
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text.contains("): cat/"), "the command is traced: {text}");
+    assert!(
+        !text.lines().any(|l| l.contains(&me)),
+        "ftr's own reads are left out: {text}"
+    );
+    assert_same(&before, "-a with a command");
+}
+
+#[test]
 fn attaches_to_a_running_process() {
     let Some(_g) = tracing_machine() else { return };
     let before = snapshot();
@@ -617,11 +651,18 @@ fn mounts_tracefs_when_missing_and_unmounts_it_after() {
     let ftr = env!("CARGO_BIN_EXE_ftr");
     let script = format!(
         "umount {T} && ! grep -q ' {T} tracefs' /proc/mounts && {ftr} trace -e openat -- true >/dev/null 2>&1; \
-         echo status=$?; grep -c ' {T} tracefs' /proc/mounts"
+         echo status=$?; sleep 0.5; grep -c ' {T} tracefs' /proc/mounts"
     );
     let (_, out, err) =
         run(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]));
     assert!(out.contains("status=0"), "{out} {err}");
+    // ftr mounted it in that namespace, and unmounted it at the end (its
+    // clean-up child does, once the instance is gone: the script waited).
+    assert_eq!(
+        out.lines().last(),
+        Some("0"),
+        "tracefs left mounted: {out} {err}"
+    );
     // Give the detached clean-up child its moment, then look again.
     std::thread::sleep(Duration::from_millis(200));
     assert_same(&before, "unmounted tracefs");

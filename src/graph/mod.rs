@@ -47,10 +47,12 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     let mut output = Output::open(&screen)?;
     let mut session = Session::start(tracefs)?;
     let pids: Vec<i32> = match &workload {
+        _ if args.target.system_wide => Vec::new(),
         Some(w) => vec![w.pid.as_raw()],
         None => plan.tids.clone(),
     };
-    arm(&mut session, &plan, &args, &pids)?;
+    let quiet = runner::ftr_pids(&output);
+    arm(&mut session, &plan, &args, &pids, &quiet)?;
     let pipe = open_pipe(session.tracefs())?;
     let exits = runner::exit_watch(workload.as_ref(), &args.target.pids);
     match args.delay {
@@ -59,7 +61,7 @@ pub fn run(args: GraphArgs) -> Result<i32> {
             if let Some(w) = workload.as_mut() {
                 w.go()?;
             }
-            std::thread::sleep(delay);
+            runner::pause(delay, &signals);
             session.set_global("tracing_on", "1")?;
         }
         None => {
@@ -230,7 +232,13 @@ fn check_function(flag: &str, f: &str, known: &[&str]) -> Result<()> {
 }
 
 /// Writes every knob through the session (journaled first), tracer last.
-fn arm(session: &mut Session, plan: &Plan, args: &GraphArgs, pids: &[i32]) -> Result<()> {
+fn arm(
+    session: &mut Session,
+    plan: &Plan,
+    args: &GraphArgs,
+    pids: &[i32],
+    quiet: &str,
+) -> Result<()> {
     let o = &args.opts;
     let lines = |v: &[String]| v.join("\n");
     session.set_global("tracing_on", "0")?;
@@ -241,48 +249,50 @@ fn arm(session: &mut Session, plan: &Plan, args: &GraphArgs, pids: &[i32]) -> Re
         session.set_global("set_graph_notrace", &lines(&args.nograph_funcs))?;
         session.set_global("max_graph_depth", &o.depth.unwrap_or(0).to_string())?;
         session.set_global("tracing_thresh", &o.thresh_us.unwrap_or(0).to_string())?;
-        option(session, "funcgraph-tail", o.tail)?;
-        option(session, "funcgraph-irqs", !o.noirqs)?;
-        option(session, "sleep-time", !o.nosleep_time)?;
-        option(
-            session,
-            "funcgraph-proc",
-            o.verbose || pids.len() != 1 || args.target.inherit || args.target.system_wide,
-        )?;
-        if o.verbose {
-            option(session, "funcgraph-abstime", true)?;
-            option(session, "latency-format", true)?;
-        }
-        for (name, on, needs) in [
+        let proc = o.verbose || pids.len() != 1 || args.target.inherit || args.target.system_wide;
+        let retval = "Linux 6.5 with CONFIG_FUNCTION_GRAPH_RETVAL";
+        // (option, value, asked for by the user, set even when not asked,
+        //  what a kernel needs to have it)
+        let wanted = [
+            ("funcgraph-tail", o.tail, o.tail, true, "Linux 3.12"),
+            ("funcgraph-irqs", !o.noirqs, o.noirqs, true, "Linux 3.4"),
             (
-                "funcgraph-retval",
-                o.retval,
-                "6.5 with CONFIG_FUNCTION_GRAPH_RETVAL",
+                "sleep-time",
+                !o.nosleep_time,
+                o.nosleep_time,
+                true,
+                "Linux 2.6.30",
             ),
-            (
-                "funcgraph-retval-hex",
-                o.retval_hex,
-                "6.5 with CONFIG_FUNCTION_GRAPH_RETVAL",
-            ),
+            ("funcgraph-proc", proc, o.verbose, true, "Linux 2.6.30"),
+            ("funcgraph-abstime", true, o.verbose, false, "Linux 2.6.32"),
+            ("latency-format", true, o.verbose, false, "Linux 2.6.30"),
+            ("funcgraph-retval", true, o.retval, false, retval),
+            ("funcgraph-retval-hex", true, o.retval_hex, false, retval),
             (
                 "funcgraph-retaddr",
+                true,
                 o.retaddr,
-                "6.14 with CONFIG_FUNCTION_GRAPH_RETADDR",
+                false,
+                "Linux 6.14 with CONFIG_FUNCTION_GRAPH_RETADDR",
             ),
             (
                 "funcgraph-args",
+                true,
                 o.args,
-                "6.15 with CONFIG_FUNCTION_TRACE_ARGS (and BTF)",
+                false,
+                "Linux 6.15 with CONFIG_FUNCTION_TRACE_ARGS and BTF",
             ),
-        ] {
-            if on {
-                if !session.tracefs().exists(&format!("options/{name}")) {
-                    return Err(Error::setup(format!(
-                        "--graph-opts: this kernel has no options/{name} (it needs Linux {needs})"
-                    )));
-                }
-                option(session, name, true)?;
+        ];
+        for (name, on, asked, always, needs) in wanted {
+            if !asked && !always {
+                continue;
             }
+            if asked && !session.tracefs().exists(&format!("options/{name}")) {
+                return Err(Error::setup(format!(
+                    "--graph-opts: this kernel has no options/{name} (it needs {needs})"
+                )));
+            }
+            option(session, name, on)?;
         }
     }
     for opt in &args.trace_options {
@@ -306,6 +316,10 @@ fn arm(session: &mut Session, plan: &Plan, args: &GraphArgs, pids: &[i32]) -> Re
     }
     let list: Vec<String> = pids.iter().map(i32::to_string).collect();
     session.set_global("set_ftrace_pid", &list.join(" "))?;
+    if pids.is_empty() && session.tracefs().exists("set_ftrace_notrace_pid") {
+        // System-wide: leave out ftr's own reading and writing.
+        session.set_global("set_ftrace_notrace_pid", quiet)?;
+    }
     option(
         session,
         "function-fork",
@@ -466,9 +480,21 @@ impl View {
         let rest = self.partial.split_off(last_nl + 1);
         let complete = std::mem::replace(&mut self.partial, rest);
         // One UTF-8 check per chunk, not per line.
-        let text = match std::str::from_utf8(&complete) {
-            Ok(text) => std::borrow::Cow::Borrowed(text),
-            Err(_) => String::from_utf8_lossy(&complete),
+        let Ok(text) = std::str::from_utf8(&complete) else {
+            // Bytes that are not UTF-8 (a comm, a trace_marker text): such
+            // lines go out exactly as they came, uncolored.
+            for line in complete.split_inclusive(|&b| b == b'\n') {
+                match std::str::from_utf8(line) {
+                    Ok(text) => self
+                        .tally
+                        .add(render_lines(text, &self.theme, &mut self.out)),
+                    Err(_) => {
+                        self.tally.lines += 1;
+                        self.out.extend_from_slice(line);
+                    }
+                }
+            }
+            return;
         };
         let split = (text.len() > PARALLEL_CHUNK)
             .then(|| text[..text.len() / 2].rfind('\n'))
@@ -592,6 +618,19 @@ mod tests {
             assert_eq!(find_newline(&text[start..]), plain, "from {start}");
         }
         assert_eq!(find_newline(b"\xff\xfe\x8a\x0a"), Some(3));
+    }
+
+    #[test]
+    fn bytes_that_are_not_utf8_pass_through_exactly() {
+        let input = b" 0)   bad\xff-12   |   1.000 us    |  f();\n 0)   1.000 us    |  g();\n";
+        let mut v = View::new(Theme::color(), None);
+        v.feed(input);
+        v.finish();
+        assert_eq!(strip_escapes(&v.out), input.to_vec());
+        assert!(
+            v.out.starts_with(b" 0)   bad\xff-12"),
+            "the odd line is left as it was"
+        );
     }
 
     #[test]

@@ -37,10 +37,12 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     let mut session = Session::start(tracefs)?;
     let inst = session.create_instance()?;
     let tids: Vec<i32> = match &workload {
+        _ if args.target.system_wide => Vec::new(),
         Some(w) => vec![w.pid.as_raw()],
         None => plan.tids.clone(),
     };
-    arm(&session, &inst, &plan, &tids, &args)?;
+    let quiet = runner::ftr_pids(&output);
+    arm(&session, &inst, &plan, &tids, &quiet, &args)?;
     if std::env::var_os("FTR_TEST_PANIC").is_some() {
         // For the test that proves a panic restores tracefs (Session's Drop).
         panic!("FTR_TEST_PANIC is set: panicking with tracing armed");
@@ -106,7 +108,7 @@ struct Plan {
 }
 
 /// Events ftr records for itself, to know each task's name.
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct Internal {
     fork: Option<(u16, Field, Field)>,
     exec: Option<(u16, Field, Field)>,
@@ -141,7 +143,14 @@ impl Plan {
 }
 
 /// Configures ftr's instance and turns the events on.
-fn arm(session: &Session, inst: &str, plan: &Plan, tids: &[i32], args: &TraceArgs) -> Result<()> {
+fn arm(
+    session: &Session,
+    inst: &str,
+    plan: &Plan,
+    tids: &[i32],
+    quiet: &str,
+    args: &TraceArgs,
+) -> Result<()> {
     let fs = session.tracefs();
     let knob = |name: &str, value: &str| fs.write(&format!("{inst}/{name}"), value);
     if let Some(kb) = args.target.buffer_kb {
@@ -158,7 +167,7 @@ fn arm(session: &Session, inst: &str, plan: &Plan, tids: &[i32], args: &TraceArg
         knob("set_event_pid", &list.join(" "))?;
     } else if fs.exists(&format!("{inst}/set_event_notrace_pid")) {
         // System-wide: leave out ftr's own reading and writing.
-        knob("set_event_notrace_pid", &std::process::id().to_string())?;
+        knob("set_event_notrace_pid", quiet)?;
     }
     let mut events = String::new();
     for s in &plan.syscalls {
@@ -234,11 +243,7 @@ impl Tracer {
             set(s.enter_id, Handler::Enter(i as u32));
             set(s.exit_id, Handler::Exit(i as u32));
         }
-        let internal = Internal {
-            fork: plan.internal.fork.clone(),
-            exec: plan.internal.exec.clone(),
-            rename: plan.internal.rename.clone(),
-        };
+        let internal = plan.internal.clone();
         if let Some((id, ..)) = internal.fork {
             set(id, Handler::Fork);
         }

@@ -92,7 +92,9 @@ fn arg_value(out: &mut Vec<u8>, kind: ArgKind, raw: i64, size: usize, name: &str
 }
 
 fn ret_value(out: &mut Vec<u8>, theme: &Theme, ret: i64, pointer: bool) {
-    if (-4095..0).contains(&ret) {
+    if let Some(text) = restart_code(ret) {
+        theme.paint(out, &theme.error, text.as_bytes());
+    } else if (-4095..0).contains(&ret) {
         let errno = nix::errno::Errno::from_raw(-ret as i32);
         let text = format!("-1 {errno:?} ({})", errno.desc());
         theme.paint(out, &theme.error, text.as_bytes());
@@ -101,6 +103,18 @@ fn ret_value(out: &mut Vec<u8>, theme: &Theme, ret: i64, pointer: bool) {
     } else {
         let _ = write!(out, "{ret}");
     }
+}
+
+/// The kernel's internal restart codes (a syscall interrupted by a signal),
+/// named as strace names them; they never reach the program.
+fn restart_code(ret: i64) -> Option<&'static str> {
+    Some(match ret {
+        -512 => "? ERESTARTSYS (To be restarted if SA_RESTART is set)",
+        -513 => "? ERESTARTNOINTR (To be restarted)",
+        -514 => "? ERESTARTNOHAND (To be restarted if no handler)",
+        -516 => "? ERESTART_RESTARTBLOCK (Interrupted by signal)",
+        _ => return None,
+    })
 }
 
 /// Lost events, where they happened.
