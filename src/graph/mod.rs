@@ -515,7 +515,7 @@ impl View {
             }
             None => self
                 .tally
-                .add(render_lines(&text, &self.theme, &mut self.out)),
+                .add(render_lines(text, &self.theme, &mut self.out)),
         }
     }
 
