@@ -182,7 +182,7 @@ fn check(ver: &str) {
         .lines()
         .filter(|l| l.starts_with("SNAPSHOT "))
         .collect();
-    assert!(snaps.len() >= 14, "{ver}: snapshots taken:\n{}", run.text);
+    assert!(snaps.len() >= 19, "{ver}: snapshots taken:\n{}", run.text);
     for s in &snaps {
         assert!(s.ends_with(" same"), "{ver}: {s}\n{}", run.text);
     }
@@ -285,6 +285,65 @@ fn check(ver: &str) {
         !text.contains("__x64_sys_pwritev2"),
         "{ver}: only the filtered function: {text}"
     );
+
+    // -m: a bigger buffer while tracing (the snapshot shows the old size back).
+    let (text, rc) = run.get("bufsize");
+    assert_eq!(rc, 0, "{ver}: {text}");
+
+    // -C 0: only CPU 0 (one pwv2 pinned there, one on CPU 1).
+    let (text, _) = run.get("cpu0");
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("__x64_sys_pwritev2"))
+        .collect();
+    assert!(!lines.is_empty(), "{ver}: {text}");
+    assert!(
+        lines.iter().all(|l| l.trim_start().starts_with("0)")),
+        "{ver}: -C 0: {text}"
+    );
+    let n = calls(text)
+        .into_iter()
+        .filter(|(_, n)| n == "__x64_sys_pwritev2")
+        .count();
+    assert_eq!(
+        n, 4,
+        "{ver}: the 4 calls pinned to CPU 0, none of the 4 on CPU 1: {text}"
+    );
+
+    // -O funcgraph-abstime: a timestamp column first.
+    let (text, _) = run.get("abstime");
+    let stamped = text
+        .lines()
+        .filter(|l| l.contains("__x64_sys_pwritev2"))
+        .all(|l| {
+            let first = l.split('|').next().unwrap_or("").trim();
+            first
+                .split_once('.')
+                .is_some_and(|(s, us)| s.parse::<u64>().is_ok() && us.len() == 6)
+        });
+    assert!(
+        stamped && text.contains("__x64_sys_pwritev2"),
+        "{ver}: -O funcgraph-abstime: {text}"
+    );
+
+    // -D: the command starts at once, tracing later: its first writes are missed.
+    let (text, rc) = run.get("delay");
+    assert_eq!(rc, 0, "{ver}: {text}");
+    let writes = calls(text)
+        .into_iter()
+        .filter(|(_, n)| n == "__x64_sys_write")
+        .count();
+    assert!(
+        writes > 0 && writes < 60,
+        "{ver}: -D 2500 over 60 writes 50 ms apart: {writes}\n{text}"
+    );
+
+    // -o saves the kernel's own text while showing it; ftr report renders it again.
+    let (shown, _) = run.get("saved");
+    assert!(shown.contains("__x64_sys_pwritev2() {"), "{ver}: {shown}");
+    let (text, _) = run.get("report");
+    assert!(text.contains("report same"), "{ver}: {text}");
+    assert!(!text.contains("raw lines: 0"), "{ver}: {text}");
 
     // Children followed by default, not with --no-inherit.
     let pids = |text: &str| -> BTreeSet<String> {

@@ -9,12 +9,10 @@ cd /tmp
 snap() {
   for f in current_tracer tracing_on set_event set_event_pid set_ftrace_filter set_ftrace_notrace \
            set_ftrace_pid set_graph_function set_graph_notrace max_graph_depth tracing_thresh \
-           trace_options trace_clock tracing_cpumask; do
+           trace_options trace_clock tracing_cpumask buffer_size_kb; do
     [ -e $T/$f ] && { echo "== $f"; cat $T/$f; }
   done
   for o in $T/options/*; do echo "$o=$(cat $o)"; done
-  # buffer_size_kb is left out: the kernel itself expands the buffer the first
-  # time a tracer is set ("7 (expanded: 1408)" becomes "1410"), whoever sets it.
   echo "instances: $(ls $T/instances)"
   echo "journals: $(ls /run/ftr 2>/dev/null)"
 }
@@ -38,16 +36,27 @@ run() { # name, command...
   echo "==== END $name rc=$?"
 }
 
+# Not the defaults: ftr must put back these values, not defaults. (An explicit
+# buffer size also keeps the kernel from expanding "7 (expanded: 1408)" itself.)
+seed() {
+  echo 2048 > $T/buffer_size_kb
+  echo 7 > $T/max_graph_depth
+  echo 1 > $T/options/funcgraph-tail
+  echo vfs_read > $T/set_ftrace_notrace
+  echo 1 > $T/set_ftrace_pid
+}
+
 mkdir -p /run
 echo "kernel $(uname -r)"
+seed
 snap > /tmp/before
 
 run depth4 ftr -G __x64_sys_pwritev2 --graph-opts depth=4 --no-pager -- pwv2 3
 check depth4
 run perf-depth4 timeout -s INT 60 perf --no-pager ftrace -G __x64_sys_pwritev2 --graph-opts depth=4 -- pwv2 3
 # perf ftrace (6.1) does not restore what it changed: put the snapshot back by hand.
-echo nop > $T/current_tracer; echo > $T/set_graph_function; echo 0 > $T/max_graph_depth
-echo > $T/set_ftrace_pid; echo 1 > $T/tracing_on
+echo nop > $T/current_tracer; echo > $T/set_graph_function; echo 1 > $T/tracing_on
+seed
 snap > /tmp/before
 run thresh ftr -G __x64_sys_pwritev2 --graph-opts thresh=20 --no-pager -- pwv2 3
 check thresh
@@ -59,6 +68,22 @@ run events ftr -G __x64_sys_nanosleep,__x64_sys_clock_nanosleep -e sched:sched_s
 check events
 run function ftr -T vfs_writev --no-pager -- pwv2 2
 check function
+run bufsize ftr -m 1M -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- pwv2 1
+check bufsize
+# pwv2 pinned to CPU 0 and to CPU 1 at once: -C 0 sees only the first.
+run cpu0 ftr -C 0 -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- sh -c "taskset 1 pwv2 4 & taskset 2 pwv2 4; wait"
+check cpu0
+run abstime ftr -O funcgraph-abstime -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- pwv2 2
+check abstime
+run delay ftr -D 2500 -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 60
+check delay
+# -o saves the kernel's stream; ftr report shows it again, identical.
+run saved ftr -o /tmp/raw.txt -G __x64_sys_pwritev2 --graph-opts depth=2 --no-pager -- pwv2 2
+check saved
+echo "==== BEGIN report"
+echo "raw lines: $(wc -l < /tmp/raw.txt)"
+if ftr report --color=never /tmp/raw.txt | cmp -s - /tmp/raw.txt; then echo "report same"; else echo "report DIFFERENT"; fi
+echo "==== END report rc=0"
 run inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- forker 2
 check inherit
 run no-inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-inherit --no-pager -- forker 2
