@@ -1,55 +1,159 @@
-//! Colors. A theme is a set of SGR prefixes; "no color" is the theme whose
-//! prefixes are all empty, so color can only ever add escape sequences.
-
-use owo_colors::Style;
+//! Colors, for every renderer. A theme is a set of SGR prefixes; "no color"
+//! is the theme whose prefixes are all empty, so color can only ever add
+//! escape sequences. Basic colors, bold and dim only: readable on dark and
+//! light terminals.
 
 use crate::cli::ColorChoice;
+use crate::graph::parse::Mark;
 
+/// SGR reset.
 pub const RESET: &str = "\x1b[0m";
 
-#[derive(Debug, Clone, Default)]
+const BOLD: &str = "\x1b[1m";
+const DIM: &str = "\x1b[2m";
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const MAGENTA: &str = "\x1b[35m";
+const CYAN: &str = "\x1b[36m";
+const BOLD_RED: &str = "\x1b[1;31m";
+const BOLD_YELLOW: &str = "\x1b[1;33m";
+const BOLD_BLUE: &str = "\x1b[1;34m";
+const BOLD_MAGENTA: &str = "\x1b[1;35m";
+
+/// A set of styles, each an SGR prefix. The empty string means "unstyled";
+/// [`Theme::plain`] is all-empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Theme {
-    pub name: String,
-    pub dim: String,
-    pub slow: String,
-    pub medium: String,
-    pub error: String,
-    pub lost: String,
-    pub header: String,
+    /// funcgraph-abstime column.
+    pub time: &'static str,
+    /// cpu number.
+    pub cpu: &'static str,
+    /// `comm-pid` in the proc column.
+    pub task: &'static str,
+    /// latency flags.
+    pub lat: &'static str,
+    /// Duration number (and its mark) by delay mark: none, `+`, `!`, `#`, `*`, `@`, `$`.
+    pub dur: [&'static str; 7],
+    /// The `us` unit.
+    pub unit: &'static str,
+    /// Function name of entries and leaves.
+    pub func: &'static str,
+    /// `%ps` module tag `[mod]`.
+    pub module: &'static str,
+    /// `(args)`.
+    pub args: &'static str,
+    /// `{`, `}`, `;`.
+    pub brace: &'static str,
+    /// Tail comment of a function line: `/* f */`, `/* <-caller+0x1/0x2 */`.
+    pub tail: &'static str,
+    /// A non-error return value inside a tail comment.
+    pub retval: &'static str,
+    /// A return value that is an errno (-4095..-1).
+    pub errno: &'static str,
+    /// Event / trace_marker / trace_printk comments.
+    pub event: &'static str,
+    /// `# ...` header lines.
+    pub header: &'static str,
+    /// ` -------` lines around a context switch.
+    pub rule: &'static str,
+    /// ` 2)   wc-457   =>   ls-436`
+    pub switch: &'static str,
+    /// `CPU:3 [LOST 1885 EVENTS]`
+    pub lost: &'static str,
+    /// ` (Overruns: N)` with N > 0 (N = 0 uses `rule`).
+    pub overrun: &'static str,
+    /// `==========>` / `<==========`
+    pub irq: &'static str,
+    /// Syscall lines: durations of 10 us and more, and of 1 ms and more.
+    pub medium: &'static str,
+    pub slow: &'static str,
+    /// Syscall summary headings.
+    pub heading: &'static str,
+    /// Half-seen calls (`[continued]`, unfinished).
+    pub dim: &'static str,
+    /// Any style above is set (checked on every line: one bool, not 24 strings).
+    colored: bool,
 }
 
 impl Theme {
-    pub fn plain() -> Theme {
-        Theme::default()
-    }
-
-    /// Basic colors, bold and dim only: readable on dark and light terminals.
-    pub fn color() -> Theme {
-        let sgr = |s: Style| s.prefix_formatter().to_string();
+    /// Colors for dark and light terminals: bold, dim and the basic colors only.
+    pub const fn color() -> Theme {
         Theme {
-            name: sgr(Style::new().bold()),
-            dim: sgr(Style::new().dimmed()),
-            slow: sgr(Style::new().red()),
-            medium: sgr(Style::new().yellow()),
-            error: sgr(Style::new().red()),
-            lost: sgr(Style::new().red().bold()),
-            header: sgr(Style::new().bold()),
+            time: "",
+            cpu: "",
+            task: "",
+            lat: DIM,
+            dur: ["", GREEN, YELLOW, BOLD_YELLOW, RED, BOLD_RED, BOLD_MAGENTA],
+            unit: DIM,
+            func: BOLD,
+            module: DIM,
+            args: "",
+            brace: DIM,
+            tail: DIM,
+            retval: "",
+            errno: BOLD_RED,
+            event: CYAN,
+            header: DIM,
+            rule: DIM,
+            switch: BOLD_BLUE,
+            lost: BOLD_RED,
+            overrun: RED,
+            irq: MAGENTA,
+            medium: YELLOW,
+            slow: RED,
+            heading: BOLD,
+            dim: DIM,
+            colored: true,
         }
     }
 
-    pub fn is_plain(&self) -> bool {
-        self.name.is_empty()
+    /// No color: output equals input.
+    pub const fn plain() -> Theme {
+        Theme {
+            time: "",
+            cpu: "",
+            task: "",
+            lat: "",
+            dur: [""; 7],
+            unit: "",
+            func: "",
+            module: "",
+            args: "",
+            brace: "",
+            tail: "",
+            retval: "",
+            errno: "",
+            event: "",
+            header: "",
+            rule: "",
+            switch: "",
+            lost: "",
+            overrun: "",
+            irq: "",
+            medium: "",
+            slow: "",
+            heading: "",
+            dim: "",
+            colored: false,
+        }
     }
 
-    pub fn new(enabled: bool) -> Theme {
-        if enabled {
+    /// True if every style is empty (then rendering is a plain copy).
+    /// The theme with no styles: output is exactly the text.
+    pub fn is_plain(&self) -> bool {
+        !self.colored
+    }
+
+    pub fn new(color: bool) -> Theme {
+        if color {
             Theme::color()
         } else {
             Theme::plain()
         }
     }
 
-    /// Appends `text` in `style`, resetting after it when color is on.
+    /// Appends `text` in `style`, resetting after it when there is a style.
     pub fn paint(&self, out: &mut Vec<u8>, style: &str, text: &[u8]) {
         if style.is_empty() {
             out.extend_from_slice(text);
@@ -58,6 +162,28 @@ impl Theme {
             out.extend_from_slice(text);
             out.extend_from_slice(RESET.as_bytes());
         }
+    }
+
+    /// Style of a duration by its delay mark.
+    /// The style of a function_graph duration, from the kernel's delay mark.
+    #[inline]
+    pub fn duration(&self, mark: Option<Mark>) -> &'static str {
+        let i = match mark {
+            None => 0,
+            Some(Mark::Plus) => 1,
+            Some(Mark::Bang) => 2,
+            Some(Mark::Hash) => 3,
+            Some(Mark::Star) => 4,
+            Some(Mark::At) => 5,
+            Some(Mark::Dollar) => 6,
+        };
+        self.dur[i]
+    }
+}
+
+impl Default for Theme {
+    fn default() -> Theme {
+        Theme::plain()
     }
 }
 

@@ -603,7 +603,7 @@ fn output_file_has_no_color_and_user_option_works() {
         "/nonexistent",
     ]));
     assert!(
-        colored.contains("\x1b[31m-1 ENOENT"),
+        colored.contains("\x1b[1;31m-1 ENOENT"),
         "errors in red: {colored:?}"
     );
     let (_, plain, _) = run(ftr()

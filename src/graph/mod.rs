@@ -21,11 +21,11 @@ use crate::signals::Signals;
 use crate::tracefs::Tracefs;
 use crate::workload;
 
-mod parse;
+pub mod parse;
 mod render;
 
+use crate::style::Theme;
 use parse::{parse_line, Kind};
-use render::Theme;
 
 pub fn run(args: GraphArgs) -> Result<i32> {
     let (tracefs, plan, mut workload) = runner::prepare(&args.target, |fs| Plan::new(fs, &args))?;
@@ -71,7 +71,7 @@ pub fn run(args: GraphArgs) -> Result<i32> {
             }
         }
     }
-    let mut view = View::new(graph_theme(&output), saved);
+    let mut view = View::new(output.theme, saved);
     let stop = runner::Loop {
         output: &mut output,
         signals: &mut signals,
@@ -117,7 +117,7 @@ pub fn report(args: ReportArgs) -> Result<i32> {
         None => Box::new(std::io::stdin().lock()),
     };
     let mut output = Output::open(&args.output)?;
-    let mut view = View::new(graph_theme(&output), None);
+    let mut view = View::new(output.theme, None);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = match input.read(&mut buf) {
@@ -141,14 +141,6 @@ pub fn report(args: ReportArgs) -> Result<i32> {
     output.write(&view.out);
     output.finish();
     Ok(0)
-}
-
-fn graph_theme(output: &Output) -> Theme {
-    if output.theme.is_plain() {
-        Theme::plain()
-    } else {
-        Theme::color()
-    }
 }
 
 /// Checked before anything is changed.

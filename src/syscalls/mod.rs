@@ -48,7 +48,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
         panic!("FTR_TEST_PANIC is set: panicking with tracing armed");
     }
     let mut reader = RawReader::open(session.tracefs(), &inst)?;
-    let mut tracer = Tracer::new(&plan, &args, output.theme.clone());
+    let mut tracer = Tracer::new(&plan, &args, output.theme);
     if let Some(w) = &workload {
         tracer.comms.insert(w.pid.as_raw(), w.comm.clone());
         tracer.gated = Some(w.pid.as_raw());

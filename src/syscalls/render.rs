@@ -27,9 +27,9 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) {
     match c.dur_ns {
         Some(d) => {
             let style = if d >= 1_000_000 {
-                &theme.slow
+                theme.slow
             } else if d >= 10_000 {
-                &theme.medium
+                theme.medium
             } else {
                 ""
             };
@@ -40,9 +40,9 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) {
     }
     let _ = write!(out, "): {}/{} ", c.comm, c.tid);
     if c.enter.is_none() {
-        theme.paint(out, &theme.dim, b"... [continued]: ");
+        theme.paint(out, theme.dim, b"... [continued]: ");
     }
-    theme.paint(out, &theme.name, c.sys.name.as_bytes());
+    theme.paint(out, theme.func, c.sys.name.as_bytes());
     out.push(b'(');
     if let Some(rec) = c.enter {
         for (i, arg) in c.sys.args.iter().enumerate() {
@@ -66,7 +66,7 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) {
             ret_value(out, theme, ret, c.sys.returns_pointer);
         }
         None if c.sys.no_return => {}
-        None => theme.paint(out, &theme.dim, b" ..."),
+        None => theme.paint(out, theme.dim, b" ..."),
     }
     out.push(b'\n');
 }
@@ -93,11 +93,11 @@ fn arg_value(out: &mut Vec<u8>, kind: ArgKind, raw: i64, size: usize, name: &str
 
 fn ret_value(out: &mut Vec<u8>, theme: &Theme, ret: i64, pointer: bool) {
     if let Some(text) = restart_code(ret) {
-        theme.paint(out, &theme.error, text.as_bytes());
+        theme.paint(out, theme.errno, text.as_bytes());
     } else if (-4095..0).contains(&ret) {
         let errno = nix::errno::Errno::from_raw(-ret as i32);
         let text = format!("-1 {errno:?} ({})", errno.desc());
-        theme.paint(out, &theme.error, text.as_bytes());
+        theme.paint(out, theme.errno, text.as_bytes());
     } else if pointer {
         let _ = write!(out, "{:#x}", ret as u64);
     } else {
@@ -125,7 +125,7 @@ pub fn lost_line(out: &mut Vec<u8>, theme: &Theme, time_ns: u64, cpu: u32, count
         0 => format!("{ms:>5}.{frac:03} LOST events on CPU {cpu} (count unknown)!"),
         n => format!("{ms:>5}.{frac:03} LOST {n} events on CPU {cpu}!"),
     };
-    theme.paint(out, &theme.lost, text.as_bytes());
+    theme.paint(out, theme.lost, text.as_bytes());
     out.push(b'\n');
 }
 
@@ -151,14 +151,14 @@ pub fn summary(out: &mut Vec<u8>, theme: &Theme, rows: &[(&str, &Stats)], hist: 
     head.push_str(&format!(" {:>8}", "stddev"));
     units.push_str(&format!(" {:>8}\n", "(%)"));
     rule.push_str(&format!(" {}\n", "-".repeat(8)));
-    theme.paint(out, &theme.header, head.as_bytes());
+    theme.paint(out, theme.heading, head.as_bytes());
     out.push(b'\n');
     out.extend_from_slice(units.as_bytes());
     out.extend_from_slice(rule.as_bytes());
     for (name, s) in &rows {
         let errors = if s.errors > 0 {
             let mut v = Vec::new();
-            theme.paint(&mut v, &theme.error, format!("{:>7}", s.errors).as_bytes());
+            theme.paint(&mut v, theme.errno, format!("{:>7}", s.errors).as_bytes());
             String::from_utf8_lossy(&v).into_owned()
         } else {
             format!("{:>7}", 0)
@@ -192,7 +192,7 @@ fn histogram(out: &mut Vec<u8>, theme: &Theme, name: &str, s: &Stats) {
     let buckets = s.log2_hist();
     let peak = buckets.iter().map(|&(_, n)| n).max().unwrap_or(1).max(1);
     out.push(b'\n');
-    theme.paint(out, &theme.name, name.as_bytes());
+    theme.paint(out, theme.func, name.as_bytes());
     out.extend_from_slice(b" durations:\n");
     for &(floor, n) in &buckets {
         let hi = if floor == 0 { 1 } else { floor * 2 };
