@@ -219,20 +219,24 @@ fn detach_cleanup(tracefs: &Tracefs, entries: &[Entry], journal: Journal) -> boo
     match unsafe { fork() } {
         Ok(ForkResult::Parent { child }) => {
             let _ = waitpid(child, None);
-            // The grandchild holds the journal's lock now; drop our handle only.
-            std::mem::forget(journal);
+            // The clean-up child holds the journal's lock through its copy of
+            // the descriptor; ours can go.
+            drop(journal);
             true
         }
         Ok(ForkResult::Child) => {
             let _ = nix::unistd::setsid();
-            if let Ok(ForkResult::Parent { .. }) | Err(_) = unsafe { fork() } {
+            // Fork again so that the clean-up is nobody's child (init reaps
+            // it); if that fork fails, this child does the work itself.
+            // SAFETY: as above.
+            if let Ok(ForkResult::Parent { .. }) = unsafe { fork() } {
                 // SAFETY: leaving the intermediate child at once.
                 unsafe { libc::_exit(0) };
             }
             close_all_but(journal.fd());
             let _ = undo(tracefs, entries);
             journal.remove();
-            // SAFETY: the grandchild's work is done.
+            // SAFETY: the clean-up is done.
             unsafe { libc::_exit(0) };
         }
         Err(_) => false,
@@ -250,9 +254,14 @@ fn close_all_but(keep: i32) {
                 libc::dup2(null, fd);
             }
         }
-        for fd in 3..1024 {
-            if fd != keep {
-                libc::close(fd);
+        let (below, above) = (keep as libc::c_uint, keep as libc::c_uint + 1);
+        let ranges = [(3, below.saturating_sub(1)), (above, libc::c_uint::MAX)];
+        for (first, last) in ranges {
+            if first <= last && libc::syscall(libc::SYS_close_range, first, last, 0) != 0 {
+                // No close_range (before 5.9): the usual descriptor limit.
+                for fd in first..last.min(4096) {
+                    libc::close(fd as i32);
+                }
             }
         }
     }

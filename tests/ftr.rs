@@ -764,7 +764,7 @@ fn parser_options() -> Vec<String> {
                 continue;
             }
             // Mode and value names are not options.
-            if [
+            let values = [
                 "trace",
                 "graph",
                 "report",
@@ -778,7 +778,6 @@ fn parser_options() -> Vec<String> {
                 "events",
                 "tracers",
                 "functions",
-                "funcs",
                 "depth",
                 "thresh",
                 "nosleep-time",
@@ -795,10 +794,8 @@ fn parser_options() -> Vec<String> {
                 "--help",
                 "-V",
                 "--version",
-            ]
-            .contains(&name)
-                && !matches!(name, "funcs")
-            {
+            ];
+            if values.contains(&name) {
                 continue;
             }
             opts.push(if name.chars().count() == 1 {

@@ -190,7 +190,8 @@ fn check(ver: &str) {
     // -G … depth=4 matches perf ftrace's structure for the same program.
     let (ftr, rc) = run.get("depth4");
     assert_eq!(rc, 0, "{ver}: {ftr}");
-    let (perf, _) = run.get("perf-depth4");
+    let (perf, rc) = run.get("perf-depth4");
+    assert_eq!(rc, 0, "{ver}: perf ftrace ran: {perf}");
     let ours = calls(ftr);
     assert!(
         ours.iter()
@@ -372,6 +373,19 @@ fn check(ver: &str) {
     let (text, rc) = run.get("pid");
     assert_eq!(rc, 0);
     assert!(text.contains("__x64_sys_write"), "{ver}: -p: {text}");
+    // Only that process: every call line names its pid.
+    let target = run
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("sleeper pid "))
+        .unwrap_or_else(|| panic!("{ver}: sleeper pid"));
+    let ours = format!("-{target} ");
+    for line in text.lines().filter(|l| l.contains("__x64_sys_write")) {
+        assert!(
+            line.contains(&ours),
+            "{ver}: -p {target} shows another task: {line}"
+        );
+    }
 
     // A typo: one line, a suggestion, nothing changed (snapshot above).
     let (text, rc) = run.get("typo");
