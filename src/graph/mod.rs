@@ -523,8 +523,15 @@ impl View {
             return;
         }
         line.push(b'\n');
-        let tally = render_lines(&String::from_utf8_lossy(&line), &self.theme, &mut self.out);
-        self.tally.add(tally);
+        match std::str::from_utf8(&line) {
+            Ok(text) => self
+                .tally
+                .add(render_lines(text, &self.theme, &mut self.out)),
+            Err(_) => {
+                self.tally.lines += 1;
+                self.out.extend_from_slice(&line);
+            }
+        }
     }
 
     /// Counts lines and lost events of plain output; a line cut by a read is
