@@ -170,6 +170,19 @@ pub fn stale() -> Vec<Stale> {
     out
 }
 
+/// Whether a live ftr (or its clean-up child) holds the journal of `pid`.
+pub fn is_held(pid: i32) -> bool {
+    let path = Path::new(DIR).join(pid.to_string());
+    match OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+    {
+        Ok(file) => lock(&file, true).is_err(),
+        Err(_) => false,
+    }
+}
+
 /// Taken by a session before it changes anything at the top level of
 /// tracefs (the graph knobs exist only there): one such session at a time.
 /// The lock is on the journal directory itself, so nothing is left behind.

@@ -340,8 +340,9 @@ pub fn repair_stale(tracefs: &Tracefs) -> Vec<String> {
             else {
                 continue;
             };
-            let alive = Path::new(&format!("/proc/{pid}")).exists();
-            if !alive && remove_instance(tracefs.root(), &name).is_ok() {
+            // A live ftr holds its journal (written before its instance was
+            // made, removed after it was removed); a pid alone can be reused.
+            if !journal::is_held(pid) && remove_instance(tracefs.root(), &name).is_ok() {
                 done.push(format!("removed instance {name} of a dead ftr"));
             }
         }

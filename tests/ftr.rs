@@ -496,6 +496,30 @@ fn kill_9_then_reset_restores() {
 }
 
 #[test]
+fn reset_removes_dead_ftr_instances_and_nothing_else() {
+    let Some(_g) = tracing_machine() else { return };
+    let before = snapshot();
+    let instances = Path::new(T).join("instances");
+    let dead = instances.join("ftr-999999999"); // above any pid_max
+    let other = instances.join(format!("othertool-{}", std::process::id()));
+    fs::create_dir(&dead).unwrap();
+    fs::create_dir(&other).unwrap();
+    let (code, out, err) = run(ftr().arg("reset"));
+    let dead_gone = !dead.exists();
+    let other_kept = other.exists();
+    let _ = fs::remove_dir(&dead);
+    let _ = fs::remove_dir(&other);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        dead_gone,
+        "an ftr instance without a live owner is removed: {out}"
+    );
+    assert!(other_kept, "another tool's instance is left alone");
+    assert!(out.contains("removed instance ftr-999999999"), "{out}");
+    assert_same(&before, "reset");
+}
+
+#[test]
 fn a_panic_restores() {
     let Some(_g) = tracing_machine() else { return };
     let before = snapshot();
