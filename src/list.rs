@@ -37,7 +37,7 @@ fn list(tracefs: &Tracefs, what: ListWhat, glob: Option<&str>) -> Result<i32> {
     let mut out = Vec::new();
     for item in items
         .iter()
-        .filter(|i| glob.map_or(true, |g| names::glob(g, i)))
+        .filter(|i| glob.is_none_or(|g| names::glob(g, i)))
     {
         out.extend_from_slice(item.as_bytes());
         out.push(b'\n');
