@@ -713,7 +713,7 @@ fn pager_quit_stops_tracing_fast_and_restores() {
     let started = Instant::now();
     // `script` gives ftr a terminal, so it pages.
     let cmd = format!("FTR_PAGER={} {ftr} trace -e openat,clock_nanosleep -- sh -c 'while :; do cat /etc/hostname >/dev/null; sleep 0.01; done'", pager.display());
-    let (_, _, _) = run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+    let (_, _, _) = run(Command::new("timeout").args(["20", "script", "-qec", &cmd, "/dev/null"]));
     assert!(
         started.elapsed() < Duration::from_secs(5),
         "quitting the pager ends ftr"
@@ -754,7 +754,7 @@ fn pager_only_on_a_terminal() {
         "env -u LESS FTR_PAGER={} {ftr} trace -e openat -- true",
         pager.display()
     );
-    run(Command::new("script").args(["-qec", &cmd, "/dev/null"]));
+    run(Command::new("timeout").args(["20", "script", "-qec", &cmd, "/dev/null"]));
     let seen = fs::read_to_string(&log).unwrap_or_default();
     assert!(seen.starts_with("LESS=FRX"), "{seen}");
     assert!(
