@@ -4,7 +4,6 @@
 //! light terminals.
 
 use crate::cli::ColorChoice;
-use crate::graph::parse::Mark;
 
 /// SGR reset.
 pub const RESET: &str = "\x1b[0m";
@@ -162,22 +161,6 @@ impl Theme {
             out.extend_from_slice(text);
             out.extend_from_slice(RESET.as_bytes());
         }
-    }
-
-    /// Style of a duration by its delay mark.
-    /// The style of a function_graph duration, from the kernel's delay mark.
-    #[inline]
-    pub fn duration(&self, mark: Option<Mark>) -> &'static str {
-        let i = match mark {
-            None => 0,
-            Some(Mark::Plus) => 1,
-            Some(Mark::Bang) => 2,
-            Some(Mark::Hash) => 3,
-            Some(Mark::Star) => 4,
-            Some(Mark::At) => 5,
-            Some(Mark::Dollar) => 6,
-        };
-        self.dur[i]
     }
 }
 

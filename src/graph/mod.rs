@@ -7,7 +7,7 @@
 //! works there, and refuses when another tracer is active unless `--force`.
 
 use std::fs::{File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::OpenOptionsExt;
 
@@ -23,9 +23,9 @@ use crate::workload;
 
 pub mod parse;
 mod render;
+mod view;
 
-use crate::style::Theme;
-use parse::{parse_line, Kind};
+use view::View;
 
 pub fn run(args: GraphArgs) -> Result<i32> {
     let (tracefs, plan, mut workload) = runner::prepare(&args.target, |fs| Plan::new(fs, &args))?;
@@ -400,237 +400,9 @@ fn drain_all(pipe: &File, view: &mut View) {
     }
 }
 
-/// Turns the text stream into rendered lines, keeping a partial last line
-/// for the next read.
-struct View {
-    theme: Theme,
-    /// `-o FILE`: the stream as the kernel wrote it.
-    saved: Option<File>,
-    partial: Vec<u8>,
-    out: Vec<u8>,
-    /// The second core's output, kept to reuse its memory.
-    out2: Vec<u8>,
-    /// The read buffer, kept to reuse its memory.
-    read_buf: Vec<u8>,
-    /// Bytes fed so far.
-    bytes: u64,
-    tally: Tally,
-}
-
-/// What the lines said besides themselves.
-#[derive(Default)]
-struct Tally {
-    lines: u64,
-    lost: u64,
-    lost_unknown: bool,
-}
-
-impl Tally {
-    fn add(&mut self, other: Tally) {
-        self.lines += other.lines;
-        self.lost += other.lost;
-        self.lost_unknown |= other.lost_unknown;
-    }
-}
-
-/// Below this, a chunk is rendered on one core; above, on two (lines render
-/// independently of each other, so `ftr report` of a big file halves its time).
-const PARALLEL_CHUNK: usize = 256 * 1024;
-
-impl View {
-    fn new(theme: Theme, saved: Option<File>) -> View {
-        View {
-            theme,
-            saved,
-            partial: Vec::new(),
-            out: Vec::with_capacity(64 * 1024),
-            out2: Vec::new(),
-            read_buf: Vec::new(),
-            bytes: 0,
-            tally: Tally::default(),
-        }
-    }
-
-    fn feed(&mut self, bytes: &[u8]) {
-        self.bytes += bytes.len() as u64;
-        if let Some(file) = self.saved.as_mut() {
-            if let Err(e) = file.write_all(bytes) {
-                warn(format_args!("cannot write to the -o file: {e}"));
-                self.saved = None;
-            }
-        }
-        if self.theme.is_plain() {
-            // Plain output is the kernel's bytes: pass them on untouched.
-            self.out.extend_from_slice(bytes);
-            self.tally_plain(bytes);
-            return;
-        }
-        self.partial.extend_from_slice(bytes);
-        let Some(last_nl) = self.partial.iter().rposition(|&b| b == b'\n') else {
-            return;
-        };
-        let rest = self.partial.split_off(last_nl + 1);
-        let complete = std::mem::replace(&mut self.partial, rest);
-        // One UTF-8 check per chunk, not per line.
-        let Ok(text) = std::str::from_utf8(&complete) else {
-            // Bytes that are not UTF-8 (a comm, a trace_marker text): such
-            // lines go out exactly as they came, uncolored.
-            for line in complete.split_inclusive(|&b| b == b'\n') {
-                match std::str::from_utf8(line) {
-                    Ok(text) => self
-                        .tally
-                        .add(render_lines(text, &self.theme, &mut self.out)),
-                    Err(_) => {
-                        self.tally.lines += 1;
-                        self.out.extend_from_slice(line);
-                    }
-                }
-            }
-            return;
-        };
-        let split = (text.len() > PARALLEL_CHUNK)
-            .then(|| text[..text.len() / 2].rfind('\n'))
-            .flatten();
-        match split {
-            Some(mid) => {
-                let (first, second) = text.split_at(mid + 1);
-                let theme = self.theme;
-                let out2 = &mut self.out2;
-                out2.clear();
-                let second_tally = std::thread::scope(|scope| {
-                    let worker = scope.spawn(|| render_lines(second, &theme, out2));
-                    self.tally.add(render_lines(first, &theme, &mut self.out));
-                    worker.join().unwrap_or_default()
-                });
-                self.tally.add(second_tally);
-                self.out.extend_from_slice(&self.out2);
-            }
-            None => self
-                .tally
-                .add(render_lines(text, &self.theme, &mut self.out)),
-        }
-    }
-
-    fn finish(&mut self) {
-        if self.partial.is_empty() {
-            return;
-        }
-        let mut line = std::mem::take(&mut self.partial);
-        if self.theme.is_plain() {
-            self.tally.lines += 1;
-            self.tally_lost(&line);
-            self.out.push(b'\n');
-            return;
-        }
-        line.push(b'\n');
-        match std::str::from_utf8(&line) {
-            Ok(text) => self
-                .tally
-                .add(render_lines(text, &self.theme, &mut self.out)),
-            Err(_) => {
-                self.tally.lines += 1;
-                self.out.extend_from_slice(&line);
-            }
-        }
-    }
-
-    /// Counts lines and lost events of plain output; a line cut by a read is
-    /// kept in `partial` until its end arrives.
-    fn tally_plain(&mut self, bytes: &[u8]) {
-        let mut rest = bytes;
-        while let Some(end) = find_newline(rest) {
-            self.tally.lines += 1;
-            if self.partial.is_empty() {
-                self.tally_lost(&rest[..end]);
-            } else {
-                let mut line = std::mem::take(&mut self.partial);
-                line.extend_from_slice(&rest[..end]);
-                self.tally_lost(&line);
-            }
-            rest = &rest[end + 1..];
-        }
-        self.partial.extend_from_slice(rest);
-    }
-
-    fn tally_lost(&mut self, line: &[u8]) {
-        if !line.windows(6).any(|w| w == b"[LOST ") {
-            return;
-        }
-        if let Kind::Lost { count, .. } = parse_line(&String::from_utf8_lossy(line)).kind {
-            match count {
-                Some(n) => self.tally.lost += n,
-                None => self.tally.lost_unknown = true,
-            }
-        }
-    }
-}
-
-/// Renders complete lines (each ending in `\n`).
-fn render_lines(text: &str, theme: &Theme, out: &mut Vec<u8>) -> Tally {
-    let mut tally = Tally::default();
-    let mut rest = text;
-    while let Some(end) = find_newline(rest.as_bytes()) {
-        // Splitting at an ASCII byte keeps both sides valid UTF-8.
-        let (line, next) = rest.split_at(end);
-        rest = &next[1..];
-        tally.lines += 1;
-        let parsed = parse_line(line);
-        if let Kind::Lost { count, .. } = parsed.kind {
-            match count {
-                Some(n) => tally.lost += n,
-                None => tally.lost_unknown = true,
-            }
-        }
-        render::render_line(out, line, &parsed, theme);
-    }
-    tally
-}
-
-/// The first `\n`, eight bytes at a time.
-fn find_newline(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = ONES * b'\n' as u64;
-    let mut i = 0;
-    while i + 8 <= bytes.len() {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&bytes[i..i + 8]);
-        let x = u64::from_le_bytes(word) ^ NL;
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    bytes[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_newlines_like_a_plain_search() {
-        let text = b"abc\ndefghijklmnop\n\nqrstuvwxyz0123456789\nend";
-        for start in 0..text.len() {
-            let plain = text[start..].iter().position(|&b| b == b'\n');
-            assert_eq!(find_newline(&text[start..]), plain, "from {start}");
-        }
-        assert_eq!(find_newline(b"\xff\xfe\x8a\x0a"), Some(3));
-    }
-
-    #[test]
-    fn bytes_that_are_not_utf8_pass_through_exactly() {
-        let input = b" 0)   bad\xff-12   |   1.000 us    |  f();\n 0)   1.000 us    |  g();\n";
-        let mut v = View::new(Theme::color(), None);
-        v.feed(input);
-        v.finish();
-        assert_eq!(strip_escapes(&v.out), input.to_vec());
-        assert!(
-            v.out.starts_with(b" 0)   bad\xff-12"),
-            "the odd line is left as it was"
-        );
-    }
 
     #[test]
     fn cpu_masks_in_32_bit_groups() {
@@ -639,64 +411,5 @@ mod tests {
         assert!(cpumask("3-1").is_err());
         assert!(cpumask("x").is_err());
         assert!(cpumask("").is_err());
-    }
-
-    /// Every capture from real kernels: plain output is the input, colored
-    /// output minus escapes is the input, and lines split across reads
-    /// (as trace_pipe delivers them) render the same.
-    #[test]
-    fn real_captures_render_byte_exact() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/graph");
-        let mut seen = 0;
-        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
-            let path = entry.path();
-            if path.extension().is_none_or(|e| e != "txt") {
-                continue;
-            }
-            let input = std::fs::read(&path).expect("read fixture");
-            let mut plain = View::new(Theme::plain(), None);
-            plain.feed(&input);
-            plain.finish();
-            let mut want = input.clone();
-            if !want.ends_with(b"\n") {
-                want.push(b'\n');
-            }
-            assert_eq!(plain.out, want, "{}", path.display());
-            let mut color = View::new(Theme::color(), None);
-            for piece in input.chunks(777) {
-                color.feed(piece);
-            }
-            color.finish();
-            assert_eq!(strip_escapes(&color.out), want, "{}", path.display());
-            assert!(color.out.len() > want.len(), "{}: colored", path.display());
-            seen += 1;
-        }
-        assert!(seen >= 30, "fixtures found: {seen}");
-    }
-
-    #[test]
-    fn lost_events_are_counted() {
-        let mut v = View::new(Theme::plain(), None);
-        v.feed(b"CPU:3 [LOST 1885 EVENTS]\n 0)   1.0 us    |  f();\nCPU:0 [LOST EVENTS]\n");
-        assert_eq!(
-            (v.tally.lines, v.tally.lost, v.tally.lost_unknown),
-            (3, 1885, true)
-        );
-    }
-
-    fn strip_escapes(b: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == 0x1b {
-                while i < b.len() && b[i] != b'm' {
-                    i += 1;
-                }
-            } else {
-                out.push(b[i]);
-            }
-            i += 1;
-        }
-        out
     }
 }

@@ -1,12 +1,12 @@
 //! Renderer for parsed function_graph lines.
 //!
 //! Invariant: color only adds escape sequences. Stripping `\x1b[...m` from the
-//! output of [`render_line`] gives back the input line byte for byte, and with
-//! [`Theme::plain`] the output *is* the input (plus `\n`). Every style opened is
-//! closed with [`RESET`] before the line ends. Hot path: no allocation beyond
-//! appending to `out`, no formatting.
+//! output of [`Renderer::lines`] gives back the input byte for byte, and with
+//! [`Theme::plain`] the output *is* the input. Every style opened is closed
+//! with [`RESET`] before the line ends. Hot path: no allocation beyond growing
+//! `out`, no formatting; bytes move in 16-byte blocks (see [`Emit`]).
 
-use super::parse::{Kind, Line, Span};
+use super::parse::{parse_line, Kind, Line, Mark, Span};
 use crate::style::{Theme, RESET};
 
 /// The positive errno a return value stands for, with the kernel's own rule:
@@ -25,156 +25,321 @@ pub fn errno_of(retval: i64) -> Option<i32> {
     None
 }
 
-/// Append `s`; short slices byte by byte (cheaper than a memcpy call; the caller
-/// reserved room for the line, so `push` does not reallocate).
-#[inline(always)]
-fn put(out: &mut Vec<u8>, s: &[u8]) {
-    if s.len() <= 16 {
-        for &c in s {
-            out.push(c);
+/// An SGR escape kept in a 16-byte block, so writing one is one 16-byte move.
+#[derive(Clone, Copy)]
+struct Esc {
+    bytes: [u8; 16],
+    len: usize,
+}
+
+impl Esc {
+    /// Theme styles are short SGR prefixes (a test checks they fit).
+    fn new(style: &str) -> Esc {
+        let mut bytes = [0u8; 16];
+        let len = style.len().min(16);
+        bytes[..len].copy_from_slice(&style.as_bytes()[..len]);
+        Esc { bytes, len }
+    }
+}
+
+/// The theme's styles as [`Esc`] blocks, prepared once per batch of lines.
+struct Palette {
+    time: Esc,
+    cpu: Esc,
+    task: Esc,
+    lat: Esc,
+    dur: [Esc; 7],
+    unit: Esc,
+    func: Esc,
+    module: Esc,
+    args: Esc,
+    brace: Esc,
+    tail: Esc,
+    retval: Esc,
+    errno: Esc,
+    event: Esc,
+    header: Esc,
+    rule: Esc,
+    switch: Esc,
+    lost: Esc,
+    overrun: Esc,
+    irq: Esc,
+    reset: Esc,
+}
+
+impl Palette {
+    fn new(t: &Theme) -> Palette {
+        Palette {
+            time: Esc::new(t.time),
+            cpu: Esc::new(t.cpu),
+            task: Esc::new(t.task),
+            lat: Esc::new(t.lat),
+            dur: t.dur.map(Esc::new),
+            unit: Esc::new(t.unit),
+            func: Esc::new(t.func),
+            module: Esc::new(t.module),
+            args: Esc::new(t.args),
+            brace: Esc::new(t.brace),
+            tail: Esc::new(t.tail),
+            retval: Esc::new(t.retval),
+            errno: Esc::new(t.errno),
+            event: Esc::new(t.event),
+            header: Esc::new(t.header),
+            rule: Esc::new(t.rule),
+            switch: Esc::new(t.switch),
+            lost: Esc::new(t.lost),
+            overrun: Esc::new(t.overrun),
+            irq: Esc::new(t.irq),
+            reset: Esc::new(RESET),
         }
-    } else {
-        out.extend_from_slice(s);
     }
 }
 
-#[inline]
-fn styled(out: &mut Vec<u8>, bytes: &[u8], style: &str) {
-    if bytes.is_empty() {
-        return;
-    }
-    if style.is_empty() {
-        put(out, bytes);
-    } else {
-        put(out, style.as_bytes());
-        put(out, bytes);
-        put(out, RESET.as_bytes());
-    }
-}
+/// Room one line can need beyond its own length: at most 25 pieces per line
+/// (see [`line_body`]), each written as escape + text + reset, every move at
+/// most 16 bytes past what it keeps.
+const LINE_SLACK: usize = 25 * 48 + 16;
 
-/// Writes the line piecewise; positions only move forward, so whatever the spans
-/// say, the bytes written (escapes aside) are exactly `b`.
+/// Writes one line into `out[w..]` piecewise. Positions only move forward, so
+/// whatever the spans say, the bytes kept (escapes aside) are exactly `b`.
+/// `src` is `b` followed by whatever comes after it in memory: short pieces are
+/// copied as 16-byte moves that may read past the line and write past `w`;
+/// the next piece, or the caller's final truncate, overwrites the excess.
 struct Emit<'o, 'b> {
-    out: &'o mut Vec<u8>,
-    b: &'b [u8],
+    out: &'o mut [u8],
+    w: usize,
+    src: &'b [u8],
+    len: usize,
     cur: usize,
+    reset: Esc,
 }
 
 impl Emit<'_, '_> {
+    #[inline(always)]
+    fn esc(&mut self, e: Esc) {
+        self.out[self.w..self.w + 16].copy_from_slice(&e.bytes);
+        self.w += e.len;
+    }
+    #[inline(always)]
+    fn copy(&mut self, from: usize, to: usize) {
+        let n = to - from;
+        if n <= 16 && from + 16 <= self.src.len() {
+            self.out[self.w..self.w + 16].copy_from_slice(&self.src[from..from + 16]);
+        } else {
+            self.out[self.w..self.w + n].copy_from_slice(&self.src[from..to]);
+        }
+        self.w += n;
+    }
     /// Plain bytes up to `upto`, written with `style`.
     #[inline]
-    fn fill(&mut self, upto: usize, style: &str) {
-        if upto > self.cur && upto <= self.b.len() {
-            styled(self.out, &self.b[self.cur..upto], style);
+    fn fill(&mut self, upto: usize, style: Esc) {
+        if upto > self.cur && upto <= self.len {
+            if style.len == 0 {
+                self.copy(self.cur, upto);
+            } else {
+                self.esc(style);
+                self.copy(self.cur, upto);
+                self.esc(self.reset);
+            }
             self.cur = upto;
         }
     }
     /// The span with `style` (gap before it unstyled). Spans that go backwards or
     /// out of range are ignored; so are unstyled spans (the next gap covers them).
     #[inline]
-    fn seg(&mut self, span: Option<Span>, style: &str) {
-        if style.is_empty() {
+    fn seg(&mut self, span: Option<Span>, style: Esc) {
+        if style.len == 0 {
             return;
         }
         if let Some(s) = span {
-            if s.lo() >= self.cur && s.end >= s.start && s.hi() <= self.b.len() {
-                self.fill(s.lo(), "");
+            if s.lo() >= self.cur && s.end >= s.start && s.hi() <= self.len {
+                self.fill(s.lo(), Esc::NONE);
                 self.fill(s.hi(), style);
             }
         }
     }
     /// Inside a region styled `base` (already started at `cur`), a nested span.
     #[inline]
-    fn inner(&mut self, span: Option<Span>, base: &str, style: &str) {
+    fn inner(&mut self, span: Option<Span>, base: Esc, style: Esc) {
         if let Some(s) = span {
-            if s.lo() >= self.cur && s.end >= s.start && s.hi() <= self.b.len() {
+            if s.lo() >= self.cur && s.end >= s.start && s.hi() <= self.len {
                 self.fill(s.lo(), base);
                 self.fill(s.hi(), style);
             }
         }
     }
-    fn finish(mut self) {
-        let n = self.b.len();
-        self.fill(n, "");
+    /// The rest of the line, unstyled; returns the new write position.
+    fn finish(&mut self) -> usize {
+        self.fill(self.len, Esc::NONE);
+        self.w
     }
 }
 
-fn whole(out: &mut Vec<u8>, b: &[u8], style: &str) {
-    styled(out, b, style);
+impl Esc {
+    const NONE: Esc = Esc {
+        bytes: [0; 16],
+        len: 0,
+    };
 }
 
-/// Render one line into `out` without the newline.
-pub fn render_body(out: &mut Vec<u8>, line: &str, parsed: &Line<'_>, theme: &Theme) {
-    let b = line.as_bytes();
-    if theme.is_plain() {
-        out.extend_from_slice(b);
-        return;
+/// Renders lines of function_graph text.
+pub struct Renderer {
+    pal: Palette,
+    plain: bool,
+}
+
+impl Renderer {
+    pub fn new(theme: &Theme) -> Renderer {
+        Renderer {
+            pal: Palette::new(theme),
+            plain: theme.is_plain(),
+        }
     }
-    out.reserve(b.len() + 192);
-    match parsed.kind {
-        Kind::Empty | Kind::Other => out.extend_from_slice(b),
-        Kind::Header => whole(out, b, theme.header),
-        Kind::SwitchRule => whole(out, b, theme.rule),
-        Kind::Switch { .. } => whole(out, b, theme.switch),
-        Kind::Lost { .. } => whole(out, b, theme.lost),
-        Kind::Overrun(n) => whole(out, b, if n > 0 { theme.overrun } else { theme.rule }),
-        Kind::IrqEnter
-        | Kind::IrqExit
-        | Kind::Comment
-        | Kind::Entry
-        | Kind::Leaf
-        | Kind::Return => {
-            let mut e = Emit { out, b, cur: 0 };
-            e.seg(parsed.abstime, theme.time);
-            e.seg(parsed.cpu_span, theme.cpu);
-            e.seg(parsed.task.map(|t| t.span), theme.task);
-            e.seg(parsed.lat, theme.lat);
-            // mark and number as one region (the space between them is styled too)
-            let ds = theme.duration(parsed.mark);
-            let dur = match (parsed.mark_span, parsed.duration_span) {
-                (Some(m), Some(d)) => Some(Span::new(m.lo(), d.hi())),
-                (m, d) => d.or(m),
-            };
-            e.seg(dur, ds);
-            e.seg(parsed.unit_span, theme.unit);
-            let rv_style = match parsed.retval {
-                Some(v) if errno_of(v).is_some() => theme.errno,
-                _ => theme.retval,
-            };
-            match parsed.kind {
-                Kind::IrqEnter | Kind::IrqExit => e.seg(parsed.body, theme.irq),
-                Kind::Comment => e.seg(parsed.comment, theme.event),
-                Kind::Return => {
-                    e.seg(parsed.brace, theme.brace);
-                    if let Some(c) = parsed.comment {
-                        e.fill(c.lo(), "");
-                        e.inner(parsed.retval_span, theme.tail, rv_style);
-                        e.fill(c.hi(), theme.tail);
-                    }
-                }
-                _ => {
-                    // Entry / Leaf
-                    e.seg(parsed.func, theme.func);
-                    e.seg(parsed.module, theme.module);
-                    e.seg(parsed.args, theme.args);
-                    e.seg(parsed.brace, theme.brace);
-                    if let Some(c) = parsed.comment {
-                        e.fill(c.lo(), "");
-                        e.inner(parsed.retval_span, theme.tail, rv_style);
-                        e.fill(c.hi(), theme.tail);
-                    }
-                }
+
+    /// Appends every complete line of `text` (up to its last `\n`), styled,
+    /// to `out`; `each` sees every parsed line first.
+    pub fn lines(&self, text: &str, out: &mut Vec<u8>, mut each: impl FnMut(&Line<'_>)) {
+        let mut w = out.len();
+        let mut rest = text;
+        while let Some(end) = find_newline(rest.as_bytes()) {
+            // Splitting at an ASCII byte keeps both sides valid UTF-8.
+            let line = &rest[..end];
+            let parsed = parse_line(line);
+            each(&parsed);
+            if w + end + LINE_SLACK + 1 > out.len() {
+                out.resize(w + end + LINE_SLACK + 1 + (64 << 10), 0);
             }
-            e.finish();
+            w = self.line_body(out, w, rest.as_bytes(), end, &parsed);
+            out[w] = b'\n';
+            w += 1;
+            rest = &rest[end + 1..];
+        }
+        out.truncate(w);
+    }
+
+    /// Writes line `src[..len]` into `out[w..]` (room: `len + LINE_SLACK`);
+    /// returns the new write position.
+    fn line_body(
+        &self,
+        out: &mut [u8],
+        w: usize,
+        src: &[u8],
+        len: usize,
+        parsed: &Line<'_>,
+    ) -> usize {
+        let p = &self.pal;
+        let mut e = Emit {
+            out,
+            w,
+            src,
+            len,
+            cur: 0,
+            reset: p.reset,
+        };
+        if self.plain {
+            return e.finish();
+        }
+        let whole = |e: &mut Emit, style: Esc| {
+            e.fill(len, style);
+            e.w
+        };
+        match parsed.kind {
+            Kind::Empty | Kind::Other => e.finish(),
+            Kind::Header => whole(&mut e, p.header),
+            Kind::SwitchRule => whole(&mut e, p.rule),
+            Kind::Switch { .. } => whole(&mut e, p.switch),
+            Kind::Lost { .. } => whole(&mut e, p.lost),
+            Kind::Overrun(n) => whole(&mut e, if n > 0 { p.overrun } else { p.rule }),
+            Kind::IrqEnter
+            | Kind::IrqExit
+            | Kind::Comment
+            | Kind::Entry
+            | Kind::Leaf
+            | Kind::Return => {
+                e.seg(parsed.abstime, p.time);
+                e.seg(parsed.cpu_span, p.cpu);
+                e.seg(parsed.task.map(|t| t.span), p.task);
+                e.seg(parsed.lat, p.lat);
+                // mark and number as one region (the space between them is styled too)
+                let ds = p.dur[mark_index(parsed.mark)];
+                let dur = match (parsed.mark_span, parsed.duration_span) {
+                    (Some(m), Some(d)) => Some(Span::new(m.lo(), d.hi())),
+                    (m, d) => d.or(m),
+                };
+                e.seg(dur, ds);
+                e.seg(parsed.unit_span, p.unit);
+                let rv_style = match parsed.retval {
+                    Some(v) if errno_of(v).is_some() => p.errno,
+                    _ => p.retval,
+                };
+                match parsed.kind {
+                    Kind::IrqEnter | Kind::IrqExit => e.seg(parsed.body, p.irq),
+                    Kind::Comment => e.seg(parsed.comment, p.event),
+                    Kind::Return => {
+                        e.seg(parsed.brace, p.brace);
+                    }
+                    _ => {
+                        // Entry / Leaf
+                        e.seg(parsed.func, p.func);
+                        e.seg(parsed.module, p.module);
+                        e.seg(parsed.args, p.args);
+                        e.seg(parsed.brace, p.brace);
+                    }
+                }
+                if matches!(parsed.kind, Kind::Return | Kind::Entry | Kind::Leaf) {
+                    if let Some(c) = parsed.comment {
+                        e.fill(c.lo(), Esc::NONE);
+                        e.inner(parsed.retval_span, p.tail, rv_style);
+                        e.fill(c.hi(), p.tail);
+                    }
+                }
+                e.finish()
+            }
         }
     }
 }
 
+/// Index into [`Theme::dur`] for a delay mark.
+fn mark_index(mark: Option<Mark>) -> usize {
+    match mark {
+        None => 0,
+        Some(Mark::Plus) => 1,
+        Some(Mark::Bang) => 2,
+        Some(Mark::Hash) => 3,
+        Some(Mark::Star) => 4,
+        Some(Mark::At) => 5,
+        Some(Mark::Dollar) => 6,
+    }
+}
+
 /// Append `line` (styled with `theme`) and `\n` to `out`.
-#[inline]
+#[cfg(test)]
 pub fn render_line(out: &mut Vec<u8>, line: &str, parsed: &Line<'_>, theme: &Theme) {
-    render_body(out, line, parsed, theme);
-    out.push(b'\n');
+    let r = Renderer::new(theme);
+    let mut w = out.len();
+    out.resize(w + line.len() + LINE_SLACK + 1, 0);
+    w = r.line_body(out, w, line.as_bytes(), line.len(), parsed);
+    out[w] = b'\n';
+    out.truncate(w + 1);
+}
+
+/// The first `\n`, eight bytes at a time.
+pub fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = ONES * b'\n' as u64;
+    let mut i = 0;
+    while i + 8 <= bytes.len() {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&bytes[i..i + 8]);
+        let x = u64::from_le_bytes(word) ^ NL;
+        let found = x.wrapping_sub(ONES) & !x & HIGHS;
+        if found != 0 {
+            return Some(i + (found.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'\n').map(|p| i + p)
 }
 
 #[cfg(test)]
@@ -329,6 +494,49 @@ mod tests {
         assert!(o.starts_with("\x1b[1;34m"));
         // unknown lines pass through untouched even with color
         assert_eq!(render("hello | world", &c), b"hello | world\n");
+    }
+
+    #[test]
+    fn finds_newlines_like_a_plain_search() {
+        let text = b"abc\ndefghijklmnop\n\nqrstuvwxyz0123456789\nend";
+        for start in 0..text.len() {
+            let plain = text[start..].iter().position(|&b| b == b'\n');
+            assert_eq!(find_newline(&text[start..]), plain, "from {start}");
+        }
+        assert_eq!(find_newline(b"\xff\xfe\x8a\x0a"), Some(3));
+    }
+
+    /// Escapes are written as 16-byte blocks: every style must fit in one.
+    #[test]
+    fn styles_fit_an_escape_block() {
+        let t = Theme::color();
+        let all = [
+            t.time, t.cpu, t.task, t.lat, t.unit, t.func, t.module, t.args, t.brace, t.tail,
+            t.retval, t.errno, t.event, t.header, t.rule, t.switch, t.lost, t.overrun, t.irq,
+            RESET,
+        ];
+        for style in all.iter().chain(&t.dur) {
+            assert!(style.len() <= 16, "{style:?}");
+        }
+    }
+
+    /// Lines rendered in a batch, where short pieces are moved 16 bytes at a
+    /// time reading past their line, come out as when rendered one by one.
+    #[test]
+    fn batch_equals_line_by_line() {
+        let mut lines: Vec<String> = SAMPLES.iter().map(|s| s.to_string()).collect();
+        fuzz_corpus(|s| lines.push(s.replace('\n', "?")));
+        let theme = Theme::color();
+        let mut text = String::new();
+        let mut single = Vec::new();
+        for s in &lines {
+            text.push_str(s);
+            text.push('\n');
+            render_line(&mut single, s, &parse_line(s), &theme);
+        }
+        let mut batch = Vec::new();
+        Renderer::new(&theme).lines(&text, &mut batch, |_| {});
+        assert!(batch == single);
     }
 
     #[test]

@@ -1,0 +1,384 @@
+//! The stream side of graph mode: bytes from `trace_pipe` (or a saved file)
+//! in, rendered lines out, a line cut by a read kept until its end arrives.
+//! Also counts lines and `[LOST N EVENTS]` for the closing summary.
+//!
+//! Plain output is the kernel's bytes, passed on untouched. Colored output
+//! is parsed and rendered line by line; a big chunk (`ftr report` of a large
+//! file) is cut into pieces that two threads take turns rendering.
+
+use std::fs::File;
+use std::io::Write;
+use std::ops::Range;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+use super::parse::{parse_line, Kind};
+use super::render::{find_newline, Renderer};
+use crate::error::warn;
+use crate::style::Theme;
+
+/// What the lines said besides themselves.
+#[derive(Default)]
+pub struct Tally {
+    pub lines: u64,
+    pub lost: u64,
+    /// A `[LOST EVENTS]` line without a count.
+    pub lost_unknown: bool,
+}
+
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.lines += other.lines;
+        self.lost += other.lost;
+        self.lost_unknown |= other.lost_unknown;
+    }
+
+    fn count_lost(&mut self, kind: Kind) {
+        if let Kind::Lost { count, .. } = kind {
+            match count {
+                Some(n) => self.lost += n,
+                None => self.lost_unknown = true,
+            }
+        }
+    }
+}
+
+/// Below this, a chunk is rendered on one core; above, on two (lines render
+/// independently of each other).
+const PARALLEL_CHUNK: usize = 256 * 1024;
+
+/// Size of the pieces a big chunk is cut into. Threads take the next piece
+/// when done with one, so a thread slowed down (by other load on its core)
+/// does less of the work instead of holding up the other.
+const PIECE: usize = 32 * 1024;
+
+/// Turns the text stream into rendered lines, keeping a partial last line
+/// for the next read.
+pub struct View {
+    theme: Theme,
+    /// `-o FILE`: the stream as the kernel wrote it.
+    saved: Option<File>,
+    partial: Vec<u8>,
+    /// Rendered output waiting to be written; the caller empties it.
+    pub out: Vec<u8>,
+    /// Per-thread output of a big chunk, kept to reuse its memory.
+    scratch: [Vec<u8>; 2],
+    /// The read buffer, kept to reuse its memory.
+    pub read_buf: Vec<u8>,
+    /// Bytes fed so far.
+    pub bytes: u64,
+    pub tally: Tally,
+}
+
+impl View {
+    pub fn new(theme: Theme, saved: Option<File>) -> View {
+        View {
+            theme,
+            saved,
+            partial: Vec::new(),
+            out: Vec::with_capacity(64 * 1024),
+            scratch: [Vec::new(), Vec::new()],
+            read_buf: Vec::new(),
+            bytes: 0,
+            tally: Tally::default(),
+        }
+    }
+
+    pub fn feed(&mut self, bytes: &[u8]) {
+        self.bytes += bytes.len() as u64;
+        if let Some(file) = self.saved.as_mut() {
+            if let Err(e) = file.write_all(bytes) {
+                warn(format_args!("cannot write to the -o file: {e}"));
+                self.saved = None;
+            }
+        }
+        if self.theme.is_plain() {
+            self.out.extend_from_slice(bytes);
+            self.tally_plain(bytes);
+            return;
+        }
+        self.partial.extend_from_slice(bytes);
+        let Some(last_nl) = self.partial.iter().rposition(|&b| b == b'\n') else {
+            return;
+        };
+        let rest = self.partial.split_off(last_nl + 1);
+        let complete = std::mem::replace(&mut self.partial, rest);
+        // One UTF-8 check per chunk, not per line.
+        let Ok(text) = std::str::from_utf8(&complete) else {
+            // Bytes that are not UTF-8 (a comm, a trace_marker text): such
+            // lines go out exactly as they came, uncolored.
+            for line in complete.split_inclusive(|&b| b == b'\n') {
+                match std::str::from_utf8(line) {
+                    Ok(text) => self
+                        .tally
+                        .add(render_lines(text, &self.theme, &mut self.out)),
+                    Err(_) => {
+                        self.tally.lines += 1;
+                        self.out.extend_from_slice(line);
+                    }
+                }
+            }
+            return;
+        };
+        if text.len() > PARALLEL_CHUNK {
+            let tally = render_parallel(text, &self.theme, &mut self.scratch, &mut self.out);
+            self.tally.add(tally);
+        } else {
+            self.tally
+                .add(render_lines(text, &self.theme, &mut self.out));
+        }
+    }
+
+    /// The last line, if the stream did not end with a newline.
+    pub fn finish(&mut self) {
+        if self.partial.is_empty() {
+            return;
+        }
+        let mut line = std::mem::take(&mut self.partial);
+        if self.theme.is_plain() {
+            self.tally.lines += 1;
+            self.tally_lost_line(&line);
+            self.out.push(b'\n');
+            return;
+        }
+        line.push(b'\n');
+        match std::str::from_utf8(&line) {
+            Ok(text) => self
+                .tally
+                .add(render_lines(text, &self.theme, &mut self.out)),
+            Err(_) => {
+                self.tally.lines += 1;
+                self.out.extend_from_slice(&line);
+            }
+        }
+    }
+
+    /// Counts lines and lost events of plain output; a line cut by a read is
+    /// kept in `partial` until its end arrives.
+    fn tally_plain(&mut self, bytes: &[u8]) {
+        let mut rest = bytes;
+        while let Some(end) = find_newline(rest) {
+            self.tally.lines += 1;
+            if self.partial.is_empty() {
+                self.tally_lost_line(&rest[..end]);
+            } else {
+                let mut line = std::mem::take(&mut self.partial);
+                line.extend_from_slice(&rest[..end]);
+                self.tally_lost_line(&line);
+            }
+            rest = &rest[end + 1..];
+        }
+        self.partial.extend_from_slice(rest);
+    }
+
+    /// `CPU:3 [LOST 1885 EVENTS]`: the kernel starts the line with `CPU:`.
+    fn tally_lost_line(&mut self, line: &[u8]) {
+        if line.starts_with(b"CPU:") {
+            self.tally
+                .count_lost(parse_line(&String::from_utf8_lossy(line)).kind);
+        }
+    }
+}
+
+/// Renders complete lines (each ending in `\n`).
+fn render_lines(text: &str, theme: &Theme, out: &mut Vec<u8>) -> Tally {
+    let mut tally = Tally::default();
+    Renderer::new(theme).lines(text, out, |parsed| {
+        tally.lines += 1;
+        tally.count_lost(parsed.kind);
+    });
+    tally
+}
+
+/// Renders `text` (complete lines) on two threads and appends the result to
+/// `out` in order. Each thread renders the pieces it takes into its own
+/// scratch buffer and notes where each went.
+fn render_parallel(
+    text: &str,
+    theme: &Theme,
+    scratch: &mut [Vec<u8>; 2],
+    out: &mut Vec<u8>,
+) -> Tally {
+    let pieces = pieces(text, PIECE);
+    let next = AtomicUsize::new(0);
+    let work = |buf: &mut Vec<u8>| {
+        buf.clear();
+        let mut done: Vec<(usize, Range<usize>)> = Vec::new();
+        let mut tally = Tally::default();
+        loop {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(piece) = pieces.get(i) else {
+                break;
+            };
+            let start = buf.len();
+            tally.add(render_lines(piece, theme, buf));
+            done.push((i, start..buf.len()));
+        }
+        (done, tally)
+    };
+    let [mine, theirs] = scratch;
+    let ((my_pieces, mut tally), other) = thread::scope(|scope| {
+        let helper = thread::Builder::new().spawn_scoped(scope, || work(theirs));
+        let result = work(mine);
+        (result, helper.ok().and_then(|h| h.join().ok()))
+    });
+    // Where each piece's output is: (in their buffer?, range).
+    let mut placed: Vec<Option<(bool, Range<usize>)>> = vec![None; pieces.len()];
+    for (i, range) in my_pieces {
+        placed[i] = Some((false, range));
+    }
+    if let Some((their_pieces, their_tally)) = other {
+        for (i, range) in their_pieces {
+            placed[i] = Some((true, range));
+        }
+        tally.add(their_tally);
+    }
+    for (piece, place) in pieces.iter().zip(placed) {
+        match place {
+            Some((false, range)) => out.extend_from_slice(&mine[range]),
+            Some((true, range)) => out.extend_from_slice(&theirs[range]),
+            // The second thread could not start, or panicked: render it here.
+            None => tally.add(render_lines(piece, theme, out)),
+        }
+    }
+    tally
+}
+
+/// `text` cut after a newline about every `size` bytes.
+fn pieces(text: &str, size: usize) -> Vec<&str> {
+    let mut out = Vec::with_capacity(text.len() / size + 1);
+    let mut rest = text;
+    while rest.len() > size {
+        match rest.as_bytes()[size..].iter().position(|&b| b == b'\n') {
+            Some(p) => {
+                let (piece, tail) = rest.split_at(size + p + 1);
+                out.push(piece);
+                rest = tail;
+            }
+            None => break,
+        }
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_that_are_not_utf8_pass_through_exactly() {
+        let input = b" 0)   bad\xff-12   |   1.000 us    |  f();\n 0)   1.000 us    |  g();\n";
+        let mut v = View::new(Theme::color(), None);
+        v.feed(input);
+        v.finish();
+        assert_eq!(strip_escapes(&v.out), input.to_vec());
+        assert!(
+            v.out.starts_with(b" 0)   bad\xff-12"),
+            "the odd line is left as it was"
+        );
+    }
+
+    /// Every capture from real kernels: plain output is the input, colored
+    /// output minus escapes is the input, and lines split across reads
+    /// (as trace_pipe delivers them) render the same.
+    #[test]
+    fn real_captures_render_byte_exact() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/graph");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            let path = entry.path();
+            if path.extension().is_none_or(|e| e != "txt") {
+                continue;
+            }
+            let input = std::fs::read(&path).expect("read fixture");
+            let mut plain = View::new(Theme::plain(), None);
+            plain.feed(&input);
+            plain.finish();
+            let mut want = input.clone();
+            if !want.ends_with(b"\n") {
+                want.push(b'\n');
+            }
+            assert_eq!(plain.out, want, "{}", path.display());
+            let mut color = View::new(Theme::color(), None);
+            for piece in input.chunks(777) {
+                color.feed(piece);
+            }
+            color.finish();
+            assert_eq!(strip_escapes(&color.out), want, "{}", path.display());
+            assert!(color.out.len() > want.len(), "{}: colored", path.display());
+            seen += 1;
+        }
+        assert!(seen >= 30, "fixtures found: {seen}");
+    }
+
+    /// A big chunk is rendered in two halves on two threads: the result is
+    /// the same as rendering it in small pieces on one.
+    #[test]
+    fn big_chunks_render_as_small_ones() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/graph");
+        let mut input = Vec::new();
+        for entry in std::fs::read_dir(dir).expect("fixtures").flatten() {
+            if entry.path().extension().is_some_and(|e| e == "txt") {
+                input.extend(std::fs::read(entry.path()).expect("read fixture"));
+                if !input.ends_with(b"\n") {
+                    input.push(b'\n');
+                }
+            }
+        }
+        while input.len() < 3 * PARALLEL_CHUNK {
+            input.extend_from_within(..);
+        }
+        let mut small = View::new(Theme::color(), None);
+        for piece in input.chunks(4096) {
+            small.feed(piece);
+        }
+        small.finish();
+        let mut big = View::new(Theme::color(), None);
+        for piece in input.chunks(input.len() / 2 + 1) {
+            big.feed(piece);
+        }
+        big.finish();
+        assert!(small.out == big.out, "same bytes either way");
+        assert_eq!(big.tally.lines, small.tally.lines);
+        assert_eq!(strip_escapes(&big.out), input);
+    }
+
+    #[test]
+    fn lost_events_are_counted() {
+        let input: &[u8] =
+            b"CPU:3 [LOST 1885 EVENTS]\n 0)   1.0 us    |  f();\nCPU:0 [LOST EVENTS]\nCPU:1 [LOST 5 EVENTS]\n";
+        for theme in [Theme::plain(), Theme::color()] {
+            // every way of cutting the stream into reads counts the same
+            for cut in 0..input.len() {
+                let mut v = View::new(theme, None);
+                v.feed(&input[..cut]);
+                v.feed(&input[cut..]);
+                v.finish();
+                assert_eq!(
+                    (v.tally.lines, v.tally.lost, v.tally.lost_unknown),
+                    (4, 1890, true),
+                    "cut at {cut}"
+                );
+            }
+        }
+    }
+
+    fn strip_escapes(b: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            if b[i] == 0x1b {
+                while i < b.len() && b[i] != b'm' {
+                    i += 1;
+                }
+            } else {
+                out.push(b[i]);
+            }
+            i += 1;
+        }
+        out
+    }
+}
