@@ -8,7 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 LINES=${LINES:-1000000}
-RUNS=${RUNS:-7}
+RUNS=${RUNS:-11}
 FTR=${FTR:-}
 if [ -z "$FTR" ]; then
   (cd "$root" && cargo build --release --quiet)
@@ -21,22 +21,27 @@ cat "$root"/tests/fixtures/graph/*.txt > "$tmp/one"
 awk -v n="$LINES" 'FNR==NR { l[c++] = $0; next } END { for (i = 0; i < n; i++) print l[i % c] }' "$tmp/one" /dev/null > "$file"
 echo "input: $(wc -l < "$file") lines, $(du -h "$file" | cut -f1)"
 
-# Median wall time of RUNS runs, in ms.
-median_ms() {
-  local t=()
-  for _ in $(seq "$RUNS"); do
-    local s=$EPOCHREALTIME
-    "$@" > /dev/null
-    local e=$EPOCHREALTIME
-    t+=("$(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", (e - s) * 1000 }')")
-  done
-  printf '%s\n' "${t[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'
+# Wall time of one run, in ms.
+ms() {
+  local s=$EPOCHREALTIME
+  "$@" > /dev/null
+  local e=$EPOCHREALTIME
+  awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f\n", (e - s) * 1000 }'
 }
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 
-catcat=$(median_ms sh -c "cat '$file' | cat")
-sed_ms=$(median_ms sed 's/us/us/' "$file")
-color=$(median_ms "$FTR" report --color=always "$file")
-plain=$(median_ms "$FTR" report --color=never "$file")
+# The cases take turns, so that a machine that gets busier or quieter
+# during the run shifts them all alike.
+for _ in $(seq "$RUNS"); do
+  ms sh -c "cat '$file' | cat" >> "$tmp/catcat"
+  ms sed 's/us/us/' "$file" >> "$tmp/sed"
+  ms "$FTR" report --color=always "$file" >> "$tmp/color"
+  ms "$FTR" report --color=never "$file" >> "$tmp/plain"
+done
+catcat=$(median < "$tmp/catcat")
+sed_ms=$(median < "$tmp/sed")
+color=$(median < "$tmp/color")
+plain=$(median < "$tmp/plain")
 # The invariant, on this input: color only adds escapes.
 if "$FTR" report --color=always "$file" | sed 's/\x1b\[[0-9;]*m//g' | cmp -s - "$file"; then same=yes; else same=NO; fi
 
