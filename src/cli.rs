@@ -105,12 +105,14 @@ pub struct GraphArgs {
     pub cpus: Option<String>,
     pub delay: Option<Duration>,
     pub force: bool,
+    pub errno_names: bool,
 }
 
 #[derive(Debug)]
 pub struct ReportArgs {
     pub input: Option<PathBuf>,
     pub output: OutputArgs,
+    pub errno_names: bool,
 }
 
 pub const USAGE: &str = "\
@@ -119,7 +121,7 @@ ftr: one-command Linux kernel tracing that always puts tracefs back
 Usage:
   ftr trace [OPTIONS] [-e SYSCALLS] [--] [COMMAND [ARGS...]]
   ftr [graph] [OPTIONS] -G FUNC [--] [COMMAND [ARGS...]]
-  ftr report [FILE|-]
+  ftr report [--errno-names] [FILE|-]
   ftr list syscalls|events|tracers|functions [GLOB]
   ftr reset
 
@@ -147,6 +149,8 @@ Graph mode (the default mode):
   -D, --delay MS          start tracing MS milliseconds after the command
   -F, --funcs [GLOB]      list traceable functions and exit
       --force             take over tracefs even if another tracer is active
+      --errno-names       name errno return values (-12 ENOMEM); the output
+                          then differs from the kernel's
 
 What to trace (both modes):
   -p, --pid PID[,PID...]  attach to running processes (all their threads)
@@ -335,6 +339,7 @@ fn parse_graph(args: Vec<OsString>) -> Result<Command> {
         cpus: None,
         delay: None,
         force: false,
+        errno_names: false,
     };
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = next(&mut parser)? {
@@ -380,6 +385,7 @@ fn parse_graph(args: Vec<OsString>) -> Result<Command> {
                 });
             }
             "force" => g.force = true,
+            "errno-names" => g.errno_names = true,
             "h" | "help" => return Ok(Command::Help),
             _ => return Err(unknown(&key)),
         }
@@ -404,6 +410,7 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
     let (_, mut output) = new_target();
     let mut target = Target::default();
     let mut input = None;
+    let mut errno_names = false;
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = next(&mut parser)? {
         match arg {
@@ -417,13 +424,18 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
                 "no-pager" | "color" | "colour" | "o" | "output" => {
                     common(&key, &mut parser, &mut target, &mut output)?;
                 }
+                "errno-names" => errno_names = true,
                 "h" | "help" => return Ok(Command::Help),
                 _ => return Err(unknown(&key)),
             },
         }
     }
     let input = input.filter(|p| p.as_os_str() != "-");
-    Ok(Command::Report(ReportArgs { input, output }))
+    Ok(Command::Report(ReportArgs {
+        input,
+        output,
+        errno_names,
+    }))
 }
 
 fn parse_list(args: Vec<OsString>) -> Result<Command> {

@@ -4,6 +4,7 @@
 //! exit code; everything else lives in one module per concern.
 
 mod cli;
+mod errno;
 mod error;
 mod format;
 mod graph;

@@ -764,6 +764,134 @@ fn pager_only_on_a_terminal() {
     assert_same(&before, "pager on a tty");
 }
 
+/// `ftr report` needs no tracefs: every real capture comes back byte for
+/// byte without color, and with color once the escapes are removed.
+#[test]
+fn report_renders_saved_traces_exactly() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph");
+    let mut seen = 0;
+    for entry in fs::read_dir(&dir).expect("fixtures").flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "txt") {
+            continue;
+        }
+        let mut want = fs::read(&path).unwrap();
+        if !want.ends_with(b"\n") {
+            want.push(b'\n');
+        }
+        let plain = ftr().arg("report").arg(&path).output().unwrap();
+        assert_eq!(plain.status.code(), Some(0), "{}", path.display());
+        assert!(
+            plain.stdout == want,
+            "{}: plain output differs",
+            path.display()
+        );
+        let color = ftr()
+            .args(["report", "--color=always"])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            color.stdout.len() > want.len(),
+            "{}: no color",
+            path.display()
+        );
+        assert!(
+            strip_sgr(&color.stdout) == want,
+            "{}: color changed the text",
+            path.display()
+        );
+        seen += 1;
+    }
+    assert!(seen >= 30, "fixtures: {seen}");
+    // from standard input too
+    let file = dir.join("6.1-pwritev2-depth4.txt");
+    let mut child = ftr()
+        .args(["report", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let text = fs::read(&file).unwrap();
+    child.stdin.take().unwrap().write_all(&text).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.stdout == text, "report - reads standard input");
+    let (code, _, err) = run(ftr().args(["report", "/nonexistent/trace.txt"]));
+    assert_eq!(code, 125);
+    assert!(err.contains("/nonexistent/trace.txt"), "{err}");
+}
+
+/// Errno return values: the graph itself stays the kernel's bytes and the
+/// names come in a table at the end (stderr); `--errno-names` puts them
+/// inline instead of leaving the graph as the kernel wrote it.
+#[test]
+fn report_names_errno_return_values() {
+    let file =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/retval/reference-retval.txt");
+    let text = fs::read_to_string(&file).unwrap();
+    let out = ftr().arg("report").arg(&file).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout), text);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let rows: Vec<Vec<&str>> = err
+        .lines()
+        .skip_while(|l| !l.contains("errno return values"))
+        .skip(1)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            vec!["2", "load_misc_binary", "-8", "ENOEXEC"],
+            vec!["1", "__kmalloc", "-12", "ENOMEM"],
+            vec!["1", "cpu_cgroup_can_attach", "-22", "EINVAL"],
+            vec!["1", "do_sys_openat2", "-512", "ERESTARTSYS"],
+        ],
+        "{err}"
+    );
+    let out = ftr()
+        .args(["report", "--errno-names"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let named = String::from_utf8_lossy(&out.stdout);
+    for want in [
+        "} /* cpu_cgroup_can_attach = -22 EINVAL */",
+        "} /* load_misc_binary ret=-8 ENOEXEC */",
+        "__kmalloc(); /* ret=0xfffffffffffffff4 ENOMEM */",
+        "} /* do_sys_openat2 ret=-512 ERESTARTSYS */",
+        "} /* __x64_sys_dup2 ret=0x1 */",
+        "/* = 0xffff93fcfd346c00 */",
+    ] {
+        assert!(named.contains(want), "{want:?} in {named}");
+    }
+    // the names are all that was added
+    let mut back = named.to_string();
+    for name in [" EINVAL", " ENOEXEC", " ENOMEM", " ERESTARTSYS"] {
+        back = back.replace(name, "");
+    }
+    assert_eq!(back, text);
+}
+
+fn strip_sgr(b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == 0x1b && b.get(i + 1) == Some(&b'[') {
+            let mut j = i + 2;
+            while j < b.len() && (b[j].is_ascii_digit() || b[j] == b';') {
+                j += 1;
+            }
+            if b.get(j) == Some(&b'm') {
+                i = j + 1;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    out
+}
+
 #[test]
 fn list_syscalls() {
     let Some(_g) = tracing_machine() else { return };

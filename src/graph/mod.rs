@@ -71,7 +71,7 @@ pub fn run(args: GraphArgs) -> Result<i32> {
             }
         }
     }
-    let mut view = View::new(output.theme, saved);
+    let mut view = View::new(output.theme, args.errno_names, saved);
     let stop = runner::Loop {
         output: &mut output,
         signals: &mut signals,
@@ -104,6 +104,9 @@ pub fn run(args: GraphArgs) -> Result<i32> {
             t.lines, t.lost
         ));
     }
+    if let Some(table) = t.errno_table() {
+        warn(table.trim_end());
+    }
     Ok(runner::command_status(workload.as_mut(), &mut signals))
 }
 
@@ -117,7 +120,7 @@ pub fn report(args: ReportArgs) -> Result<i32> {
         None => Box::new(std::io::stdin().lock()),
     };
     let mut output = Output::open(&args.output)?;
-    let mut view = View::new(output.theme, None);
+    let mut view = View::new(output.theme, args.errno_names, None);
     let mut buf = vec![0u8; 1 << 20];
     loop {
         let n = match input.read(&mut buf) {
@@ -139,7 +142,12 @@ pub fn report(args: ReportArgs) -> Result<i32> {
     }
     view.finish();
     output.write(&view.out);
+    let whole = !output.reader_gone();
     output.finish();
+    // Counts of a trace read only in part would mislead.
+    if let Some(table) = view.tally.errno_table().filter(|_| whole) {
+        warn(table.trim_end());
+    }
     Ok(0)
 }
 

@@ -7,6 +7,7 @@
 //! `out`, no formatting; bytes move in 16-byte blocks (see [`Emit`]).
 
 use super::parse::{parse_line, Kind, Line, Mark, Span};
+use crate::errno;
 use crate::style::{Theme, RESET};
 
 /// The positive errno a return value stands for, with the kernel's own rule:
@@ -96,9 +97,9 @@ impl Palette {
 }
 
 /// Room one line can need beyond its own length: at most 25 pieces per line
-/// (see [`line_body`]), each written as escape + text + reset, every move at
-/// most 16 bytes past what it keeps.
-const LINE_SLACK: usize = 25 * 48 + 16;
+/// (see [`Renderer::line_body`]), each written as escape + text + reset,
+/// every move at most 16 bytes past what it keeps, plus an errno name.
+const LINE_SLACK: usize = 25 * 48 + 16 + 64;
 
 /// Writes one line into `out[w..]` piecewise. Positions only move forward, so
 /// whatever the spans say, the bytes kept (escapes aside) are exactly `b`.
@@ -168,6 +169,17 @@ impl Emit<'_, '_> {
             }
         }
     }
+    /// Text that is not in the line, with `style`.
+    fn insert(&mut self, text: &[u8], style: Esc) {
+        if style.len > 0 {
+            self.esc(style);
+        }
+        self.out[self.w..self.w + text.len()].copy_from_slice(text);
+        self.w += text.len();
+        if style.len > 0 {
+            self.esc(self.reset);
+        }
+    }
     /// The rest of the line, unstyled; returns the new write position.
     fn finish(&mut self) -> usize {
         self.fill(self.len, Esc::NONE);
@@ -185,14 +197,18 @@ impl Esc {
 /// Renders lines of function_graph text.
 pub struct Renderer {
     pal: Palette,
+    /// Output is the input: no styles, nothing added.
     plain: bool,
+    /// Add the errno's name after an errno return value (`-12 ENOMEM`).
+    errno_names: bool,
 }
 
 impl Renderer {
-    pub fn new(theme: &Theme) -> Renderer {
+    pub fn new(theme: &Theme, errno_names: bool) -> Renderer {
         Renderer {
             pal: Palette::new(theme),
-            plain: theme.is_plain(),
+            plain: theme.is_plain() && !errno_names,
+            errno_names,
         }
     }
 
@@ -268,10 +284,8 @@ impl Renderer {
                 };
                 e.seg(dur, ds);
                 e.seg(parsed.unit_span, p.unit);
-                let rv_style = match parsed.retval {
-                    Some(v) if errno_of(v).is_some() => p.errno,
-                    _ => p.retval,
-                };
+                let errno = parsed.retval.and_then(errno_of);
+                let rv_style = if errno.is_some() { p.errno } else { p.retval };
                 match parsed.kind {
                     Kind::IrqEnter | Kind::IrqExit => e.seg(parsed.body, p.irq),
                     Kind::Comment => e.seg(parsed.comment, p.event),
@@ -290,6 +304,13 @@ impl Renderer {
                     if let Some(c) = parsed.comment {
                         e.fill(c.lo(), Esc::NONE);
                         e.inner(parsed.retval_span, p.tail, rv_style);
+                        let name = errno.filter(|_| self.errno_names).and_then(errno::name);
+                        if let (Some(name), Some(rv)) = (name, parsed.retval_span) {
+                            if e.cur == rv.hi() {
+                                e.insert(b" ", Esc::NONE);
+                                e.insert(name.as_bytes(), rv_style);
+                            }
+                        }
                         e.fill(c.hi(), p.tail);
                     }
                 }
@@ -315,7 +336,7 @@ fn mark_index(mark: Option<Mark>) -> usize {
 /// Append `line` (styled with `theme`) and `\n` to `out`.
 #[cfg(test)]
 pub fn render_line(out: &mut Vec<u8>, line: &str, parsed: &Line<'_>, theme: &Theme) {
-    let r = Renderer::new(theme);
+    let r = Renderer::new(theme, false);
     let mut w = out.len();
     out.resize(w + line.len() + LINE_SLACK + 1, 0);
     w = r.line_body(out, w, line.as_bytes(), line.len(), parsed);
@@ -535,8 +556,38 @@ mod tests {
             render_line(&mut single, s, &parse_line(s), &theme);
         }
         let mut batch = Vec::new();
-        Renderer::new(&theme).lines(&text, &mut batch, |_| {});
+        Renderer::new(&theme, false).lines(&text, &mut batch, |_| {});
         assert!(batch == single);
+    }
+
+    #[test]
+    fn errno_names_only_when_asked() {
+        let lines = [
+            (SAMPLES[34], "} /* cpu_cgroup_can_attach = -22 EINVAL */"),
+            (SAMPLES[35], "} /* load_misc_binary ret=-8 ENOEXEC */"),
+            (SAMPLES[30], "} /* __x64_sys_dup2 ret=0x1 */"),
+        ];
+        for (line, named) in lines {
+            let text = format!("{line}\n");
+            for theme in [Theme::plain(), Theme::color()] {
+                let mut out = Vec::new();
+                Renderer::new(&theme, false).lines(&text, &mut out, |_| {});
+                assert_eq!(strip_ansi(&out), text.as_bytes());
+                let mut out = Vec::new();
+                Renderer::new(&theme, true).lines(&text, &mut out, |_| {});
+                let shown = s(&strip_ansi(&out));
+                assert!(shown.ends_with(&format!("{named}\n")), "{shown:?}");
+                assert!(all_closed(&out));
+            }
+        }
+        let mut out = Vec::new();
+        let text = format!("{}\n", SAMPLES[34]);
+        Renderer::new(&Theme::color(), true).lines(&text, &mut out, |_| {});
+        assert!(
+            s(&out).contains("\x1b[1;31m-22\x1b[0m \x1b[1;31mEINVAL\x1b[0m"),
+            "{:?}",
+            s(&out)
+        );
     }
 
     #[test]

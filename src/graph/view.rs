@@ -1,19 +1,22 @@
 //! The stream side of graph mode: bytes from `trace_pipe` (or a saved file)
 //! in, rendered lines out, a line cut by a read kept until its end arrives.
-//! Also counts lines and `[LOST N EVENTS]` for the closing summary.
+//! Also counts lines, `[LOST N EVENTS]` and errno return values for the
+//! closing summary.
 //!
 //! Plain output is the kernel's bytes, passed on untouched. Colored output
 //! is parsed and rendered line by line; a big chunk (`ftr report` of a large
 //! file) is cut into pieces that two threads take turns rendering.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::io::Write;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
-use super::parse::{parse_line, Kind};
-use super::render::{find_newline, Renderer};
+use super::parse::{parse_line, Kind, Line};
+use super::render::{errno_of, find_newline, Renderer};
+use crate::errno;
 use crate::error::warn;
 use crate::style::Theme;
 
@@ -24,6 +27,8 @@ pub struct Tally {
     pub lost: u64,
     /// A `[LOST EVENTS]` line without a count.
     pub lost_unknown: bool,
+    /// Errno return values (funcgraph-retval): function → (errno, times).
+    errnos: HashMap<String, Vec<(i32, u64)>>,
 }
 
 impl Tally {
@@ -31,15 +36,63 @@ impl Tally {
         self.lines += other.lines;
         self.lost += other.lost;
         self.lost_unknown |= other.lost_unknown;
+        for (func, counts) in other.errnos {
+            for (errno, n) in counts {
+                self.add_errno(&func, errno, n);
+            }
+        }
     }
 
-    fn count_lost(&mut self, kind: Kind) {
-        if let Kind::Lost { count, .. } = kind {
+    /// Everything but the line count.
+    fn count(&mut self, line: &Line<'_>) {
+        if let Kind::Lost { count, .. } = line.kind {
             match count {
                 Some(n) => self.lost += n,
                 None => self.lost_unknown = true,
             }
         }
+        if let Some(errno) = line.retval.and_then(errno_of) {
+            let func = line
+                .func
+                .map_or("?", |s| line.text.get(s.range()).unwrap_or("?"));
+            self.add_errno(func, errno, 1);
+        }
+    }
+
+    fn add_errno(&mut self, func: &str, errno: i32, n: u64) {
+        let counts = match self.errnos.get_mut(func) {
+            Some(counts) => counts,
+            None => self.errnos.entry(func.to_string()).or_default(),
+        };
+        match counts.iter_mut().find(|(e, _)| *e == errno) {
+            Some((_, total)) => *total += n,
+            None => counts.push((errno, n)),
+        }
+    }
+
+    /// The errno return values seen, most frequent first, as a table for
+    /// the end of the run; `None` if there were none.
+    pub fn errno_table(&self) -> Option<String> {
+        const ROWS: usize = 20;
+        let mut rows: Vec<(u64, &str, i32)> = self
+            .errnos
+            .iter()
+            .flat_map(|(func, counts)| counts.iter().map(move |&(e, n)| (n, func.as_str(), e)))
+            .collect();
+        if rows.is_empty() {
+            return None;
+        }
+        rows.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)).then(a.2.cmp(&b.2)));
+        let width = rows.iter().take(ROWS).map(|r| r.1.len()).max().unwrap_or(0);
+        let mut text = String::from("errno return values:\n");
+        for &(n, func, e) in rows.iter().take(ROWS) {
+            let name = errno::name(e).unwrap_or("");
+            text.push_str(&format!("{n:>9}  {func:<width$}  -{e} {name}\n"));
+        }
+        if rows.len() > ROWS {
+            text.push_str(&format!("{:>9}  ({} more)\n", "...", rows.len() - ROWS));
+        }
+        Some(text)
     }
 }
 
@@ -55,7 +108,9 @@ const PIECE: usize = 32 * 1024;
 /// Turns the text stream into rendered lines, keeping a partial last line
 /// for the next read.
 pub struct View {
-    theme: Theme,
+    renderer: Renderer,
+    /// Output is the input: no line needs rendering.
+    passthrough: bool,
     /// `-o FILE`: the stream as the kernel wrote it.
     saved: Option<File>,
     partial: Vec<u8>,
@@ -71,9 +126,12 @@ pub struct View {
 }
 
 impl View {
-    pub fn new(theme: Theme, saved: Option<File>) -> View {
+    /// `errno_names`: add the name after errno return values (`-12 ENOMEM`),
+    /// which makes the output differ from the kernel's.
+    pub fn new(theme: Theme, errno_names: bool, saved: Option<File>) -> View {
         View {
-            theme,
+            renderer: Renderer::new(&theme, errno_names),
+            passthrough: theme.is_plain() && !errno_names,
             saved,
             partial: Vec::new(),
             out: Vec::with_capacity(64 * 1024),
@@ -92,7 +150,7 @@ impl View {
                 self.saved = None;
             }
         }
-        if self.theme.is_plain() {
+        if self.passthrough {
             self.out.extend_from_slice(bytes);
             self.tally_plain(bytes);
             return;
@@ -111,7 +169,7 @@ impl View {
                 match std::str::from_utf8(line) {
                     Ok(text) => self
                         .tally
-                        .add(render_lines(text, &self.theme, &mut self.out)),
+                        .add(render_lines(text, &self.renderer, &mut self.out)),
                     Err(_) => {
                         self.tally.lines += 1;
                         self.out.extend_from_slice(line);
@@ -121,11 +179,11 @@ impl View {
             return;
         };
         if text.len() > PARALLEL_CHUNK {
-            let tally = render_parallel(text, &self.theme, &mut self.scratch, &mut self.out);
+            let tally = render_parallel(text, &self.renderer, &mut self.scratch, &mut self.out);
             self.tally.add(tally);
         } else {
             self.tally
-                .add(render_lines(text, &self.theme, &mut self.out));
+                .add(render_lines(text, &self.renderer, &mut self.out));
         }
     }
 
@@ -135,9 +193,9 @@ impl View {
             return;
         }
         let mut line = std::mem::take(&mut self.partial);
-        if self.theme.is_plain() {
+        if self.passthrough {
             self.tally.lines += 1;
-            self.tally_lost_line(&line);
+            self.tally_plain_line(&line);
             self.out.push(b'\n');
             return;
         }
@@ -145,7 +203,7 @@ impl View {
         match std::str::from_utf8(&line) {
             Ok(text) => self
                 .tally
-                .add(render_lines(text, &self.theme, &mut self.out)),
+                .add(render_lines(text, &self.renderer, &mut self.out)),
             Err(_) => {
                 self.tally.lines += 1;
                 self.out.extend_from_slice(&line);
@@ -160,32 +218,34 @@ impl View {
         while let Some(end) = find_newline(rest) {
             self.tally.lines += 1;
             if self.partial.is_empty() {
-                self.tally_lost_line(&rest[..end]);
+                self.tally_plain_line(&rest[..end]);
             } else {
                 let mut line = std::mem::take(&mut self.partial);
                 line.extend_from_slice(&rest[..end]);
-                self.tally_lost_line(&line);
+                self.tally_plain_line(&line);
             }
             rest = &rest[end + 1..];
         }
         self.partial.extend_from_slice(rest);
     }
 
-    /// `CPU:3 [LOST 1885 EVENTS]`: the kernel starts the line with `CPU:`.
-    fn tally_lost_line(&mut self, line: &[u8]) {
-        if line.starts_with(b"CPU:") {
+    /// Only two kinds of line count for the tally: `CPU:3 [LOST 1885
+    /// EVENTS]` (the kernel starts it with `CPU:`) and a return value, which
+    /// is in a tail comment (`} /* f = -12 */`, `f(); /* ret=-12 */`).
+    fn tally_plain_line(&mut self, line: &[u8]) {
+        if line.starts_with(b"CPU:") || line.ends_with(b"*/") {
             self.tally
-                .count_lost(parse_line(&String::from_utf8_lossy(line)).kind);
+                .count(&parse_line(&String::from_utf8_lossy(line)));
         }
     }
 }
 
 /// Renders complete lines (each ending in `\n`).
-fn render_lines(text: &str, theme: &Theme, out: &mut Vec<u8>) -> Tally {
+fn render_lines(text: &str, renderer: &Renderer, out: &mut Vec<u8>) -> Tally {
     let mut tally = Tally::default();
-    Renderer::new(theme).lines(text, out, |parsed| {
+    renderer.lines(text, out, |parsed| {
         tally.lines += 1;
-        tally.count_lost(parsed.kind);
+        tally.count(parsed);
     });
     tally
 }
@@ -195,7 +255,7 @@ fn render_lines(text: &str, theme: &Theme, out: &mut Vec<u8>) -> Tally {
 /// scratch buffer and notes where each went.
 fn render_parallel(
     text: &str,
-    theme: &Theme,
+    renderer: &Renderer,
     scratch: &mut [Vec<u8>; 2],
     out: &mut Vec<u8>,
 ) -> Tally {
@@ -211,7 +271,7 @@ fn render_parallel(
                 break;
             };
             let start = buf.len();
-            tally.add(render_lines(piece, theme, buf));
+            tally.add(render_lines(piece, renderer, buf));
             done.push((i, start..buf.len()));
         }
         (done, tally)
@@ -238,7 +298,7 @@ fn render_parallel(
             Some((false, range)) => out.extend_from_slice(&mine[range]),
             Some((true, range)) => out.extend_from_slice(&theirs[range]),
             // The second thread could not start, or panicked: render it here.
-            None => tally.add(render_lines(piece, theme, out)),
+            None => tally.add(render_lines(piece, renderer, out)),
         }
     }
     tally
@@ -271,7 +331,7 @@ mod tests {
     #[test]
     fn bytes_that_are_not_utf8_pass_through_exactly() {
         let input = b" 0)   bad\xff-12   |   1.000 us    |  f();\n 0)   1.000 us    |  g();\n";
-        let mut v = View::new(Theme::color(), None);
+        let mut v = View::new(Theme::color(), false, None);
         v.feed(input);
         v.finish();
         assert_eq!(strip_escapes(&v.out), input.to_vec());
@@ -294,7 +354,7 @@ mod tests {
                 continue;
             }
             let input = std::fs::read(&path).expect("read fixture");
-            let mut plain = View::new(Theme::plain(), None);
+            let mut plain = View::new(Theme::plain(), false, None);
             plain.feed(&input);
             plain.finish();
             let mut want = input.clone();
@@ -302,7 +362,7 @@ mod tests {
                 want.push(b'\n');
             }
             assert_eq!(plain.out, want, "{}", path.display());
-            let mut color = View::new(Theme::color(), None);
+            let mut color = View::new(Theme::color(), false, None);
             for piece in input.chunks(777) {
                 color.feed(piece);
             }
@@ -331,12 +391,12 @@ mod tests {
         while input.len() < 3 * PARALLEL_CHUNK {
             input.extend_from_within(..);
         }
-        let mut small = View::new(Theme::color(), None);
+        let mut small = View::new(Theme::color(), false, None);
         for piece in input.chunks(4096) {
             small.feed(piece);
         }
         small.finish();
-        let mut big = View::new(Theme::color(), None);
+        let mut big = View::new(Theme::color(), false, None);
         for piece in input.chunks(input.len() / 2 + 1) {
             big.feed(piece);
         }
@@ -353,7 +413,7 @@ mod tests {
         for theme in [Theme::plain(), Theme::color()] {
             // every way of cutting the stream into reads counts the same
             for cut in 0..input.len() {
-                let mut v = View::new(theme, None);
+                let mut v = View::new(theme, false, None);
                 v.feed(&input[..cut]);
                 v.feed(&input[cut..]);
                 v.finish();
