@@ -182,7 +182,7 @@ fn check(ver: &str) {
         .lines()
         .filter(|l| l.starts_with("SNAPSHOT "))
         .collect();
-    assert!(snaps.len() >= 19, "{ver}: snapshots taken:\n{}", run.text);
+    assert!(snaps.len() >= 20, "{ver}: snapshots taken:\n{}", run.text);
     for s in &snaps {
         assert!(s.ends_with(" same"), "{ver}: {s}\n{}", run.text);
     }
@@ -394,6 +394,16 @@ fn check(ver: &str) {
         text.contains("did you mean `__x64_sys_pwritev2`?"),
         "{ver}: {text}"
     );
+
+    // A graph option this kernel lacks: one line naming what it needs,
+    // before anything is changed (snapshot above), and nothing traced.
+    let (text, rc) = run.get("noretval");
+    assert_eq!(rc, 125, "{ver}: {text}");
+    assert!(
+        text.contains("options/funcgraph-retval") && text.contains("CONFIG_FUNCTION_GRAPH_RETVAL"),
+        "{ver}: {text}"
+    );
+    assert!(!text.contains("__x64_sys_pwritev2() {"), "{ver}: {text}");
 
     // SIGTERM reaches the command; ftr exits with its status.
     let (_, rc) = run.get("sigterm");

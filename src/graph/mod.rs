@@ -209,9 +209,74 @@ impl Plan {
                 )));
             }
         }
+        if tracer == "function_graph" {
+            for o in graph_options(args, false) {
+                if o.asked && !tracefs.exists(&format!("options/{}", o.name)) {
+                    return Err(Error::setup(format!(
+                        "--graph-opts: this kernel has no options/{} (it needs {})",
+                        o.name, o.needs
+                    )));
+                }
+            }
+        }
         let tids = workload::threads_of(&args.target.pids)?;
         Ok(Plan { tracer, tids })
     }
+}
+
+/// One `options/*` flag of the function_graph tracer.
+struct GraphOption {
+    name: &'static str,
+    on: bool,
+    /// The user asked for it (--graph-opts): a kernel without it is an error.
+    asked: bool,
+    /// Set even when not asked for (to a known state, restored after).
+    always: bool,
+    /// What a kernel needs to have it.
+    needs: &'static str,
+}
+
+/// The flags graph mode sets; `proc` = show the task column.
+fn graph_options(args: &GraphArgs, proc: bool) -> [GraphOption; 10] {
+    let o = &args.opts;
+    let retval = "Linux 6.5 with CONFIG_FUNCTION_GRAPH_RETVAL";
+    let flag = |name, on, asked, always, needs| GraphOption {
+        name,
+        on,
+        asked,
+        always,
+        needs,
+    };
+    [
+        flag("funcgraph-tail", o.tail, o.tail, true, "Linux 3.12"),
+        flag("funcgraph-irqs", !o.noirqs, o.noirqs, true, "Linux 3.4"),
+        flag(
+            "sleep-time",
+            !o.nosleep_time,
+            o.nosleep_time,
+            true,
+            "Linux 2.6.30",
+        ),
+        flag("funcgraph-proc", proc, o.verbose, true, "Linux 2.6.30"),
+        flag("funcgraph-abstime", true, o.verbose, false, "Linux 2.6.32"),
+        flag("latency-format", true, o.verbose, false, "Linux 2.6.30"),
+        flag("funcgraph-retval", true, o.retval, false, retval),
+        flag("funcgraph-retval-hex", true, o.retval_hex, false, retval),
+        flag(
+            "funcgraph-retaddr",
+            true,
+            o.retaddr,
+            false,
+            "Linux 6.14 with CONFIG_FUNCTION_GRAPH_RETADDR",
+        ),
+        flag(
+            "funcgraph-args",
+            true,
+            o.args,
+            false,
+            "Linux 6.15 with CONFIG_FUNCTION_TRACE_ARGS and BTF",
+        ),
+    ]
 }
 
 fn check_function(flag: &str, f: &str, known: &[&str]) -> Result<()> {
@@ -250,49 +315,10 @@ fn arm(
         session.set_global("max_graph_depth", &o.depth.unwrap_or(0).to_string())?;
         session.set_global("tracing_thresh", &o.thresh_us.unwrap_or(0).to_string())?;
         let proc = o.verbose || pids.len() != 1 || args.target.inherit || args.target.system_wide;
-        let retval = "Linux 6.5 with CONFIG_FUNCTION_GRAPH_RETVAL";
-        // (option, value, asked for by the user, set even when not asked,
-        //  what a kernel needs to have it)
-        let wanted = [
-            ("funcgraph-tail", o.tail, o.tail, true, "Linux 3.12"),
-            ("funcgraph-irqs", !o.noirqs, o.noirqs, true, "Linux 3.4"),
-            (
-                "sleep-time",
-                !o.nosleep_time,
-                o.nosleep_time,
-                true,
-                "Linux 2.6.30",
-            ),
-            ("funcgraph-proc", proc, o.verbose, true, "Linux 2.6.30"),
-            ("funcgraph-abstime", true, o.verbose, false, "Linux 2.6.32"),
-            ("latency-format", true, o.verbose, false, "Linux 2.6.30"),
-            ("funcgraph-retval", true, o.retval, false, retval),
-            ("funcgraph-retval-hex", true, o.retval_hex, false, retval),
-            (
-                "funcgraph-retaddr",
-                true,
-                o.retaddr,
-                false,
-                "Linux 6.14 with CONFIG_FUNCTION_GRAPH_RETADDR",
-            ),
-            (
-                "funcgraph-args",
-                true,
-                o.args,
-                false,
-                "Linux 6.15 with CONFIG_FUNCTION_TRACE_ARGS and BTF",
-            ),
-        ];
-        for (name, on, asked, always, needs) in wanted {
-            if !asked && !always {
-                continue;
+        for o in graph_options(args, proc) {
+            if o.asked || o.always {
+                option(session, o.name, o.on)?;
             }
-            if asked && !session.tracefs().exists(&format!("options/{name}")) {
-                return Err(Error::setup(format!(
-                    "--graph-opts: this kernel has no options/{name} (it needs {needs})"
-                )));
-            }
-            option(session, name, on)?;
         }
     }
     for opt in &args.trace_options {

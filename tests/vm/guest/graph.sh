@@ -95,6 +95,9 @@ run pid ftr -G __x64_sys_write --graph-opts depth=1 -p $spid --timeout 2 --no-pa
 check pid
 run typo ftr -G __x64_sys_pwritv2 --no-pager -- pwv2 1
 check typo
+# Debian builds these kernels without CONFIG_FUNCTION_GRAPH_RETVAL.
+run noretval ftr -G __x64_sys_pwritev2 --graph-opts depth=2,retval --no-pager -- pwv2 1
+check noretval
 # SIGTERM in the middle of a trace: passed on to the command, which dies of it.
 # (SIGINT would be ignored by a background job of a non-interactive shell.)
 echo "==== BEGIN sigterm"
