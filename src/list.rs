@@ -4,6 +4,7 @@ use std::io::Write;
 
 use crate::cli::ListWhat;
 use crate::error::Result;
+use crate::graph;
 use crate::names;
 use crate::syscalls::table;
 use crate::tracefs::Tracefs;
@@ -28,11 +29,7 @@ fn list(tracefs: &Tracefs, what: ListWhat, glob: Option<&str>) -> Result<i32> {
             .split_whitespace()
             .map(String::from)
             .collect(),
-        ListWhat::Functions => tracefs
-            .read("available_filter_functions")?
-            .lines()
-            .filter_map(|l| l.split_whitespace().next().map(String::from))
-            .collect(),
+        ListWhat::Functions => graph::traceable_functions(tracefs)?,
     };
     let mut out = Vec::new();
     for item in items

@@ -393,6 +393,59 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
     assert_same(&before, "bad input");
 }
 
+/// This machine's kernel has no function_graph tracer and does not let
+/// function tracing be set up (the brief says so; the VM tests cover the
+/// kernels that have them): graph mode must say that in one line, run
+/// nothing, and change nothing.
+#[test]
+fn no_function_tracing_is_one_clear_line() {
+    let Some(_g) = tracing_machine() else { return };
+    let tracers = fs::read_to_string(format!("{T}/available_tracers")).unwrap();
+    let functions_readable = fs::read(format!("{T}/available_filter_functions")).is_ok();
+    if tracers.split_whitespace().any(|t| t == "function_graph") || functions_readable {
+        eprintln!(
+            "SKIP no_function_tracing_is_one_clear_line: this kernel has function tracing \
+             (tracers: {}); the VM tests cover graph mode here",
+            tracers.trim()
+        );
+        assert!(
+            std::env::var("CI").is_err(),
+            "the CI machine lacks function tracing"
+        );
+        return;
+    }
+    let before = snapshot();
+    let marker = tmpdir("nofunc").join("ran");
+    let touch = format!("touch {}", marker.display());
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["-G", "vfs_write", "--", "sh", "-c", &touch],
+            "this kernel has no function_graph tracer",
+        ),
+        (
+            &["-T", "vfs_write", "--", "sh", "-c", &touch],
+            "this kernel does not allow function tracing",
+        ),
+        (
+            &["-F", "vfs_*"],
+            "this kernel does not allow function tracing",
+        ),
+        (
+            &["list", "functions"],
+            "this kernel does not allow function tracing",
+        ),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = run(ftr().args(*args));
+        assert_eq!(code, 125, "{args:?}: {err}");
+        assert!(err.contains(want), "{args:?}: want `{want}` in: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: one line: {err}");
+        assert!(out.is_empty(), "{args:?}");
+    }
+    assert!(!marker.exists(), "the command must not run");
+    assert_same(&before, "no function tracing");
+}
+
 #[test]
 fn tracefs_missing_or_read_only_is_one_clear_line() {
     let Some(_g) = tracing_machine() else { return };

@@ -180,13 +180,8 @@ impl Plan {
                 current.trim()
             )));
         }
-        let funcs = tracefs.read("available_filter_functions").map_err(|e| {
-            Error::setup(format!("this kernel does not allow function tracing: {e}"))
-        })?;
-        let known: Vec<&str> = funcs
-            .lines()
-            .filter_map(|l| l.split_whitespace().next())
-            .collect();
+        let funcs = traceable_functions(tracefs)?;
+        let known: Vec<&str> = funcs.iter().map(String::as_str).collect();
         for (flag, list) in [
             ("-G", &args.graph_funcs),
             ("-g", &args.nograph_funcs),
@@ -277,6 +272,17 @@ fn graph_options(args: &GraphArgs, proc: bool) -> [GraphOption; 10] {
             "Linux 6.15 with CONFIG_FUNCTION_TRACE_ARGS and BTF",
         ),
     ]
+}
+
+/// The names in `available_filter_functions` (without their `[module]`).
+pub fn traceable_functions(tracefs: &Tracefs) -> Result<Vec<String>> {
+    let text = tracefs
+        .read("available_filter_functions")
+        .map_err(|e| Error::setup(format!("this kernel does not allow function tracing: {e}")))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next().map(String::from))
+        .collect())
 }
 
 fn check_function(flag: &str, f: &str, known: &[&str]) -> Result<()> {
