@@ -34,6 +34,11 @@ struct Esc {
 }
 
 impl Esc {
+    const NONE: Esc = Esc {
+        bytes: [0; 16],
+        len: 0,
+    };
+
     /// Theme styles are short SGR prefixes (a test checks they fit).
     fn new(style: &str) -> Esc {
         let mut bytes = [0u8; 16];
@@ -101,11 +106,12 @@ impl Palette {
 /// every move at most 16 bytes past what it keeps, plus an errno name.
 const LINE_SLACK: usize = 25 * 48 + 16 + 64;
 
-/// Writes one line into `out[w..]` piecewise. Positions only move forward, so
-/// whatever the spans say, the bytes kept (escapes aside) are exactly `b`.
-/// `src` is `b` followed by whatever comes after it in memory: short pieces are
-/// copied as 16-byte moves that may read past the line and write past `w`;
-/// the next piece, or the caller's final truncate, overwrites the excess.
+/// Writes one line, `src[..len]`, into `out[w..]` piecewise. Positions only
+/// move forward, so whatever the spans say, the bytes kept (escapes and an
+/// asked-for errno name aside) are exactly the line. `src` goes on past the
+/// line where the text does: short pieces are copied as 16-byte moves that
+/// may read past the line and write past `w`; the next piece, or the
+/// caller's final truncate, overwrites the excess.
 struct Emit<'o, 'b> {
     out: &'o mut [u8],
     w: usize,
@@ -185,13 +191,6 @@ impl Emit<'_, '_> {
         self.fill(self.len, Esc::NONE);
         self.w
     }
-}
-
-impl Esc {
-    const NONE: Esc = Esc {
-        bytes: [0; 16],
-        len: 0,
-    };
 }
 
 /// Renders lines of function_graph text.
