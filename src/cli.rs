@@ -417,7 +417,7 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
             Opt::Value(v) if input.is_none() => input = Some(PathBuf::from(v)),
             Opt::Value(v) => {
                 return Err(Error::usage(format!(
-                    "ftr report: unexpected argument {v:?}"
+                    "report: unexpected argument {v:?} (one FILE at most)"
                 )))
             }
             Opt::Key(key) => match key.as_str() {

@@ -871,7 +871,23 @@ fn report_renders_saved_traces_exactly() {
     assert!(out.stdout == text, "report - reads standard input");
     let (code, _, err) = run(ftr().args(["report", "/nonexistent/trace.txt"]));
     assert_eq!(code, 125);
-    assert!(err.contains("/nonexistent/trace.txt"), "{err}");
+    assert!(
+        err.contains("/nonexistent/trace.txt: cannot open it"),
+        "{err}"
+    );
+    // no file and a terminal for input: say what to give instead of waiting
+    let out = Command::new("script")
+        .args([
+            "-qec",
+            concat!(env!("CARGO_BIN_EXE_ftr"), " report"),
+            "/dev/null",
+        ])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("give a trace FILE"), "{text}");
+    assert_eq!(out.status.code(), Some(125), "{text}");
 }
 
 /// Errno return values: the graph itself stays the kernel's bytes and the

@@ -113,10 +113,14 @@ pub fn run(args: GraphArgs) -> Result<i32> {
 /// `ftr report FILE`: renders a saved trace (`-o`, `cat trace`, `trace-cmd show`).
 pub fn report(args: ReportArgs) -> Result<i32> {
     let mut input: Box<dyn Read> = match &args.input {
-        Some(path) => Box::new(
-            File::open(path)
-                .map_err(|e| Error::usage(format!("ftr report {}: {e}", path.display())))?,
-        ),
+        Some(path) => Box::new(File::open(path).map_err(|e| {
+            Error::usage(format!("report {}: cannot open it: {e}", path.display()))
+        })?),
+        None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            return Err(Error::usage(
+                "report: give a trace FILE, or pipe one in (ftr report - < FILE)",
+            ))
+        }
         None => Box::new(std::io::stdin().lock()),
     };
     let mut output = Output::open(&args.output)?;
@@ -127,11 +131,7 @@ pub fn report(args: ReportArgs) -> Result<i32> {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
-                return Err(Error::usage(format!(
-                    "ftr report: cannot read the input: {e}"
-                )))
-            }
+            Err(e) => return Err(Error::usage(format!("report: cannot read the input: {e}"))),
         };
         view.feed(&buf[..n]);
         output.write(&view.out);
