@@ -1,6 +1,7 @@
 //! Errno names, for return values the kernel prints as numbers.
 
-/// Names of errno 0..=133 (asm-generic, as on x86-64); "" where none.
+/// Names of errno 0..=133 in the asm-generic numbering (x86, arm, arm64,
+/// riscv, s390, powerpc; not alpha, mips, parisc or sparc); "" where none.
 const NAMES: [&str; 134] = [
     "",
     "EPERM",
@@ -193,6 +194,12 @@ mod tests {
     }
 
     /// The table agrees with the C library's names wherever it has one.
+    #[cfg(not(any(
+        target_arch = "mips",
+        target_arch = "mips64",
+        target_arch = "sparc",
+        target_arch = "sparc64"
+    )))]
     #[test]
     fn agrees_with_libc() {
         for n in 1..134 {

@@ -101,10 +101,11 @@ impl Palette {
     }
 }
 
-/// Room one line can need beyond its own length: at most 25 pieces per line
-/// (see [`Renderer::line_body`]), each written as escape + text + reset,
-/// every move at most 16 bytes past what it keeps, plus an errno name.
-const LINE_SLACK: usize = 25 * 48 + 16 + 64;
+/// Room one line can need beyond its own length. Text is copied once; what
+/// adds bytes is each styled piece's escape and reset (at most 14 pieces in
+/// [`Renderer::line_body`], 32 bytes each), an errno name (22 bytes), and one
+/// 16-byte move past the end: 486 in all. Twice that, to be safe.
+const LINE_SLACK: usize = 1024;
 
 /// Writes one line, `src[..len]`, into `out[w..]` piecewise. Positions only
 /// move forward, so whatever the spans say, the bytes kept (escapes and an
@@ -222,7 +223,8 @@ impl Renderer {
             let parsed = parse_line(line);
             each(&parsed);
             if w + end + LINE_SLACK + 1 > out.len() {
-                out.resize(w + end + LINE_SLACK + 1 + (64 << 10), 0);
+                // Room for this line and, roughly, for the rest of the text.
+                out.resize(w + end + LINE_SLACK + 1 + rest.len().min(64 << 10), 0);
             }
             w = self.line_body(out, w, rest.as_bytes(), end, &parsed);
             out[w] = b'\n';

@@ -86,8 +86,8 @@ impl Tally {
         let width = rows.iter().take(ROWS).map(|r| r.1.len()).max().unwrap_or(0);
         let mut text = String::from("errno return values:\n");
         for &(n, func, e) in rows.iter().take(ROWS) {
-            let name = errno::name(e).unwrap_or("");
-            text.push_str(&format!("{n:>9}  {func:<width$}  -{e} {name}\n"));
+            let name = errno::name(e).map(|n| format!(" {n}")).unwrap_or_default();
+            text.push_str(&format!("{n:>9}  {func:<width$}  -{e}{name}\n"));
         }
         if rows.len() > ROWS {
             text.push_str(&format!("{:>9}  ({} more)\n", "...", rows.len() - ROWS));
@@ -155,36 +155,53 @@ impl View {
             self.tally_plain(bytes);
             return;
         }
-        self.partial.extend_from_slice(bytes);
-        let Some(last_nl) = self.partial.iter().rposition(|&b| b == b'\n') else {
+        // Only the new bytes can hold the last newline.
+        let Some(last_nl) = bytes.iter().rposition(|&b| b == b'\n') else {
+            self.partial.extend_from_slice(bytes);
             return;
         };
-        let rest = self.partial.split_off(last_nl + 1);
-        let complete = std::mem::replace(&mut self.partial, rest);
+        let mut buf = std::mem::take(&mut self.partial);
+        buf.extend_from_slice(bytes);
+        let complete = buf.len() - bytes.len() + last_nl + 1;
+        self.render(&buf[..complete]);
+        // Keep the cut line, and the buffer's memory, for the next read.
+        buf.drain(..complete);
+        self.partial = buf;
+    }
+
+    /// Renders complete lines.
+    fn render(&mut self, complete: &[u8]) {
         // One UTF-8 check per chunk, not per line.
-        let Ok(text) = std::str::from_utf8(&complete) else {
-            // Bytes that are not UTF-8 (a comm, a trace_marker text): such
-            // lines go out exactly as they came, uncolored.
-            for line in complete.split_inclusive(|&b| b == b'\n') {
-                match std::str::from_utf8(line) {
-                    Ok(text) => self
-                        .tally
-                        .add(render_lines(text, &self.renderer, &mut self.out)),
-                    Err(_) => {
-                        self.tally.lines += 1;
-                        self.out.extend_from_slice(line);
-                    }
-                }
+        match std::str::from_utf8(complete) {
+            Ok(text) if text.len() > PARALLEL_CHUNK => {
+                let tally = render_parallel(text, &self.renderer, &mut self.scratch, &mut self.out);
+                self.tally.add(tally);
             }
-            return;
-        };
-        if text.len() > PARALLEL_CHUNK {
-            let tally = render_parallel(text, &self.renderer, &mut self.scratch, &mut self.out);
-            self.tally.add(tally);
-        } else {
-            self.tally
-                .add(render_lines(text, &self.renderer, &mut self.out));
+            Ok(text) => self
+                .tally
+                .add(render_lines(text, &self.renderer, &mut self.out)),
+            Err(_) => self.render_mixed(complete),
         }
+    }
+
+    /// Lines with bytes that are not UTF-8 (a comm, a trace_marker text) go
+    /// out exactly as they came, uncolored; the stretches of valid lines
+    /// between them are rendered as usual.
+    fn render_mixed(&mut self, complete: &[u8]) {
+        let mut valid_from = 0;
+        let mut at = 0;
+        for line in complete.split_inclusive(|&b| b == b'\n') {
+            if std::str::from_utf8(line).is_err() {
+                self.render(&complete[valid_from..at]);
+                self.tally.lines += 1;
+                self.tally
+                    .count(&parse_line(&String::from_utf8_lossy(line)));
+                self.out.extend_from_slice(line);
+                valid_from = at + line.len();
+            }
+            at += line.len();
+        }
+        self.render(&complete[valid_from..]);
     }
 
     /// The last line, if the stream did not end with a newline.
@@ -200,15 +217,7 @@ impl View {
             return;
         }
         line.push(b'\n');
-        match std::str::from_utf8(&line) {
-            Ok(text) => self
-                .tally
-                .add(render_lines(text, &self.renderer, &mut self.out)),
-            Err(_) => {
-                self.tally.lines += 1;
-                self.out.extend_from_slice(&line);
-            }
-        }
+        self.render(&line);
     }
 
     /// Counts lines and lost events of plain output; a line cut by a read is
@@ -233,7 +242,7 @@ impl View {
     /// EVENTS]` (the kernel starts it with `CPU:`) and a return value, which
     /// is in a tail comment (`} /* f = -12 */`, `f(); /* ret=-12 */`).
     fn tally_plain_line(&mut self, line: &[u8]) {
-        if line.starts_with(b"CPU:") || line.ends_with(b"*/") {
+        if line.starts_with(b"CPU:") || line.trim_ascii_end().ends_with(b"*/") {
             self.tally
                 .count(&parse_line(&String::from_utf8_lossy(line)));
         }
@@ -282,21 +291,21 @@ fn render_parallel(
         let result = work(mine);
         (result, helper.ok().and_then(|h| h.join().ok()))
     });
-    // Where each piece's output is: (in their buffer?, range).
-    let mut placed: Vec<Option<(bool, Range<usize>)>> = vec![None; pieces.len()];
+    let buffers = [&*mine, &*theirs];
+    // Where each piece's output is: (index into `buffers`, range).
+    let mut placed: Vec<Option<(usize, Range<usize>)>> = vec![None; pieces.len()];
     for (i, range) in my_pieces {
-        placed[i] = Some((false, range));
+        placed[i] = Some((0, range));
     }
     if let Some((their_pieces, their_tally)) = other {
         for (i, range) in their_pieces {
-            placed[i] = Some((true, range));
+            placed[i] = Some((1, range));
         }
         tally.add(their_tally);
     }
     for (piece, place) in pieces.iter().zip(placed) {
         match place {
-            Some((false, range)) => out.extend_from_slice(&mine[range]),
-            Some((true, range)) => out.extend_from_slice(&theirs[range]),
+            Some((b, range)) => out.extend_from_slice(&buffers[b][range]),
             // The second thread could not start, or panicked: render it here.
             None => tally.add(render_lines(piece, renderer, out)),
         }
@@ -422,6 +431,36 @@ mod tests {
                     (4, 1890, true),
                     "cut at {cut}"
                 );
+            }
+        }
+    }
+
+    /// The errno table is the same whatever the output mode: plain (lines
+    /// passed through), colored, or with names added; with a CR before the
+    /// newline, bytes that are not UTF-8, and lines cut across reads.
+    #[test]
+    fn errno_tally_does_not_depend_on_the_output() {
+        let input: &[u8] = b" 0)   5.123 us    |  } /* f = -12 */\r\n\
+ 0)  ba\xff-12  |   5.123 us    |  } /* g ret=-22 */\n\
+ 0)   1.000 us    |  } /* f = -12 */\n\
+ 0)   1.000 us    |  h(); /* ret=-4095 */ \n\
+ 0)   1.000 us    |  } /* f ret=0x1 */\n";
+        let want = "errno return values:\n        2  f  -12 ENOMEM\n        1  g  -22 EINVAL\n        1  h  -4095\n";
+        for (theme, names) in [
+            (Theme::plain(), false),
+            (Theme::color(), false),
+            (Theme::plain(), true),
+        ] {
+            for cut in [0, 10, 40, 60, input.len() - 3] {
+                let mut v = View::new(theme, names, None);
+                v.feed(&input[..cut]);
+                v.feed(&input[cut..]);
+                v.finish();
+                assert_eq!(v.tally.errno_table().as_deref(), Some(want), "cut {cut}");
+                assert_eq!(v.tally.lines, 5);
+                if !names {
+                    assert_eq!(strip_escapes(&v.out), input, "cut {cut}");
+                }
             }
         }
     }
