@@ -365,13 +365,13 @@ pub fn find_newline(bytes: &[u8]) -> Option<usize> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::parse::parse_line;
     use super::super::parse::tests::{fuzz_corpus, SAMPLES};
     use super::*;
 
     /// Remove `ESC [ ... m` sequences.
-    fn strip_ansi(b: &[u8]) -> Vec<u8> {
+    pub(crate) fn strip_ansi(b: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(b.len());
         let mut i = 0;
         while i < b.len() {

@@ -335,6 +335,7 @@ fn pieces(text: &str, size: usize) -> Vec<&str> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::render::tests::strip_ansi;
     use super::*;
 
     #[test]
@@ -343,7 +344,7 @@ mod tests {
         let mut v = View::new(Theme::color(), false, None);
         v.feed(input);
         v.finish();
-        assert_eq!(strip_escapes(&v.out), input.to_vec());
+        assert_eq!(strip_ansi(&v.out), input.to_vec());
         assert!(
             v.out.starts_with(b" 0)   bad\xff-12"),
             "the odd line is left as it was"
@@ -376,7 +377,7 @@ mod tests {
                 color.feed(piece);
             }
             color.finish();
-            assert_eq!(strip_escapes(&color.out), want, "{}", path.display());
+            assert_eq!(strip_ansi(&color.out), want, "{}", path.display());
             assert!(color.out.len() > want.len(), "{}: colored", path.display());
             seen += 1;
         }
@@ -412,7 +413,7 @@ mod tests {
         big.finish();
         assert!(small.out == big.out, "same bytes either way");
         assert_eq!(big.tally.lines, small.tally.lines);
-        assert_eq!(strip_escapes(&big.out), input);
+        assert_eq!(strip_ansi(&big.out), input);
     }
 
     #[test]
@@ -459,25 +460,9 @@ mod tests {
                 assert_eq!(v.tally.errno_table().as_deref(), Some(want), "cut {cut}");
                 assert_eq!(v.tally.lines, 5);
                 if !names {
-                    assert_eq!(strip_escapes(&v.out), input, "cut {cut}");
+                    assert_eq!(strip_ansi(&v.out), input, "cut {cut}");
                 }
             }
         }
-    }
-
-    fn strip_escapes(b: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            if b[i] == 0x1b {
-                while i < b.len() && b[i] != b'm' {
-                    i += 1;
-                }
-            } else {
-                out.push(b[i]);
-            }
-            i += 1;
-        }
-        out
     }
 }
