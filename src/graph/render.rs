@@ -212,6 +212,11 @@ impl Renderer {
         }
     }
 
+    /// Output is the input: lines need not be parsed or rendered at all.
+    pub fn passes_through(&self) -> bool {
+        self.plain
+    }
+
     /// Appends every complete line of `text` (up to its last `\n`), styled,
     /// to `out`; `each` sees every parsed line first.
     pub fn lines(&self, text: &str, out: &mut Vec<u8>, mut each: impl FnMut(&Line<'_>)) {

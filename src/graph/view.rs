@@ -109,8 +109,6 @@ const PIECE: usize = 32 * 1024;
 /// for the next read.
 pub struct View {
     renderer: Renderer,
-    /// Output is the input: no line needs rendering.
-    passthrough: bool,
     /// `-o FILE`: the stream as the kernel wrote it.
     saved: Option<File>,
     partial: Vec<u8>,
@@ -131,7 +129,6 @@ impl View {
     pub fn new(theme: Theme, errno_names: bool, saved: Option<File>) -> View {
         View {
             renderer: Renderer::new(&theme, errno_names),
-            passthrough: theme.is_plain() && !errno_names,
             saved,
             partial: Vec::new(),
             out: Vec::with_capacity(64 * 1024),
@@ -150,7 +147,7 @@ impl View {
                 self.saved = None;
             }
         }
-        if self.passthrough {
+        if self.renderer.passes_through() {
             self.out.extend_from_slice(bytes);
             self.tally_plain(bytes);
             return;
@@ -210,7 +207,7 @@ impl View {
             return;
         }
         let mut line = std::mem::take(&mut self.partial);
-        if self.passthrough {
+        if self.renderer.passes_through() {
             self.tally.lines += 1;
             self.tally_plain_line(&line);
             self.out.push(b'\n');
@@ -411,6 +408,7 @@ mod tests {
             big.feed(piece);
         }
         big.finish();
+        assert!(!big.scratch[0].is_empty(), "the two-thread path ran");
         assert!(small.out == big.out, "same bytes either way");
         assert_eq!(big.tally.lines, small.tally.lines);
         assert_eq!(strip_ansi(&big.out), input);
