@@ -46,6 +46,15 @@ pub fn prepare<P>(
     }
 }
 
+/// For the tests that prove a panic restores tracefs (Session's Drop): with
+/// `--features test-hooks`, FTR_TEST_PANIC panics once tracing is armed.
+pub fn test_panic() {
+    #[cfg(feature = "test-hooks")]
+    if std::env::var_os("FTR_TEST_PANIC").is_some() {
+        panic!("FTR_TEST_PANIC is set: panicking with tracing armed");
+    }
+}
+
 /// How the loop learns that a traced process is gone.
 pub enum Exit {
     /// A pidfd: readable once the process has exited.

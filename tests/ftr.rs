@@ -1,20 +1,20 @@
 //! Integration tests: drive the real binary against this machine's kernel.
 //!
-//! Tests that trace share the machine's tracefs, so they take one lock and
-//! compare a snapshot of every tracefs knob before and after each run. They
-//! need root and tracefs: without them they say so loudly and skip — except
-//! under CI (CI=true), where skipping is a failure.
+//! Tests that trace share the machine's tracefs, so they take one lock (a
+//! file lock: it holds across test threads and processes alike) and compare
+//! a snapshot of every tracefs knob before and after each run. They need root
+//! and tracefs, so they are `#[ignore]`d with the command that runs them;
+//! run that way, a missing requirement fails them with its name.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 const T: &str = "/sys/kernel/tracing";
-static TRACEFS: Mutex<()> = Mutex::new(());
+const LOCK: &str = "/tmp/ftr-tests.lock";
 
 fn ftr() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_ftr"));
@@ -25,31 +25,29 @@ fn ftr() -> Command {
     c
 }
 
-/// Takes the tracefs lock, or returns None (loudly) when this machine cannot
-/// run tracing tests. Under CI that is a failure instead.
-fn tracing_machine() -> Option<MutexGuard<'static, ()>> {
-    let guard = TRACEFS.lock().unwrap_or_else(|e| e.into_inner());
-    let root = nix_is_root();
+/// Takes the tracefs lock. The tests that call it are `#[ignore]`d unless
+/// asked for (`--include-ignored`); asked for, they fail, naming what is
+/// missing, rather than pass without having run.
+fn tracing_machine() -> fs::File {
+    use std::os::fd::AsRawFd;
+    let lock = fs::File::create(LOCK).expect("create the test lock");
+    // SAFETY: flock on a descriptor we own.
+    assert_eq!(unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) }, 0);
+    assert!(
+        nix_is_root(),
+        "this test traces the real kernel: run it as root"
+    );
     if !Path::new(T).join("events/syscalls").exists() {
         // Mount it if it is not mounted (ftr does too; this keeps the snapshot honest).
         let _ = Command::new("mount")
             .args(["-t", "tracefs", "nodev", T])
             .status();
     }
-    let ok = root && Path::new(T).join("events/syscalls").exists();
-    if !ok {
-        let why = if root {
-            "tracefs with syscall events is not available"
-        } else {
-            "not running as root"
-        };
-        if std::env::var_os("CI").is_some() {
-            panic!("tracing test cannot run in CI: {why}");
-        }
-        eprintln!("SKIPPED: {why}; run the tests as root on a kernel with tracefs");
-        return None;
-    }
-    Some(guard)
+    assert!(
+        Path::new(T).join("events/syscalls").exists(),
+        "this test needs tracefs with syscall events at {T} (CONFIG_FTRACE_SYSCALLS)"
+    );
+    lock
 }
 
 fn nix_is_root() -> bool {
@@ -163,8 +161,9 @@ fn tmpdir(name: &str) -> PathBuf {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn traces_a_command_and_restores_everything() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let (code, out, err) = run(ftr().args([
         "trace",
@@ -217,8 +216,9 @@ fn traces_a_command_and_restores_everything() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn failed_calls_show_errno_and_filters_work() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let (code, out, _) = run(ftr().args([
         "trace",
@@ -259,8 +259,9 @@ fn failed_calls_show_errno_and_filters_work() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn summary_has_percentiles_and_histogram() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let (code, out, _) = run(ftr().args([
         "trace",
@@ -311,8 +312,9 @@ fn summary_has_percentiles_and_histogram() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn children_are_followed_unless_no_inherit() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let script = "cat /etc/hostname >/dev/null; exit 3";
     let (code, out, _) = run(ftr().args(["trace", "-e", "openat", "--", "sh", "-c", script]));
@@ -334,8 +336,9 @@ fn children_are_followed_unless_no_inherit() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn exit_status_is_the_commands() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let (code, _, _) = run(ftr().args(["trace", "-e", "openat", "--", "sh", "-c", "exit 7"]));
     assert_eq!(code, 7);
@@ -351,8 +354,9 @@ fn exit_status_is_the_commands() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn bad_input_is_one_clear_line_and_changes_nothing() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let cases: &[(&[&str], &str)] = &[
         (&["trace", "--bogus"], "unknown option --bogus"),
@@ -398,8 +402,9 @@ fn bad_input_is_one_clear_line_and_changes_nothing() {
 /// kernels that have them): graph mode must say that in one line, run
 /// nothing, and change nothing.
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn no_function_tracing_is_one_clear_line() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let tracers = fs::read_to_string(format!("{T}/available_tracers")).unwrap();
     let functions_readable = fs::read(format!("{T}/available_filter_functions")).is_ok();
     if tracers.split_whitespace().any(|t| t == "function_graph") || functions_readable {
@@ -447,8 +452,9 @@ fn no_function_tracing_is_one_clear_line() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn tracefs_missing_or_read_only_is_one_clear_line() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let (code, _, err) = run(ftr().env("TRACEFS", "/tmp").args(["trace", "--", "true"]));
     assert_eq!(code, 125);
@@ -469,8 +475,9 @@ fn tracefs_missing_or_read_only_is_one_clear_line() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn not_root_is_told_to_use_sudo() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let (code, _, err) = run(Command::new("setpriv")
         .args([
@@ -486,8 +493,9 @@ fn not_root_is_told_to_use_sudo() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn signals_stop_tracing_restore_and_reach_the_command() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     for (sig, num) in [("INT", 2), ("TERM", 15), ("HUP", 1), ("QUIT", 3)] {
         let before = snapshot();
         let child = ftr()
@@ -522,8 +530,9 @@ fn signals_stop_tracing_restore_and_reach_the_command() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn kill_9_then_reset_restores() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let mut child = ftr()
         .args(["trace", "-e", "openat", "--", "sleep", "30"])
@@ -549,8 +558,9 @@ fn kill_9_then_reset_restores() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn reset_removes_dead_ftr_instances_and_nothing_else() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let instances = Path::new(T).join("instances");
     let dead = instances.join("ftr-999999999"); // above any pid_max
@@ -573,8 +583,13 @@ fn reset_removes_dead_ftr_instances_and_nothing_else() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn a_panic_restores() {
-    let Some(_g) = tracing_machine() else { return };
+    assert!(
+        cfg!(feature = "test-hooks"),
+        "FTR_TEST_PANIC needs a build with --features test-hooks"
+    );
+    let _g = tracing_machine();
     let before = snapshot();
     let (code, _, err) = run(ftr()
         .env("FTR_TEST_PANIC", "1")
@@ -585,8 +600,9 @@ fn a_panic_restores() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn system_wide_with_a_command_leaves_ftr_out() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let child = ftr()
         .args([
@@ -617,8 +633,9 @@ fn system_wide_with_a_command_leaves_ftr_out() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn attaches_to_a_running_process() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let mut target = Command::new("sh")
         .args([
@@ -645,8 +662,9 @@ fn attaches_to_a_running_process() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn output_file_has_no_color_and_user_option_works() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let dir = tmpdir("o");
     let file = dir.join("trace.txt");
@@ -692,8 +710,9 @@ fn output_file_has_no_color_and_user_option_works() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn lost_events_are_counted_and_shown() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     // A tiny buffer and a burst of syscalls: the kernel must drop some.
     let (code, out, err) = run(ftr().args([
@@ -722,8 +741,9 @@ fn lost_events_are_counted_and_shown() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn mounts_tracefs_when_missing_and_unmounts_it_after() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let ftr = env!("CARGO_BIN_EXE_ftr");
     let script = format!(
@@ -746,8 +766,9 @@ fn mounts_tracefs_when_missing_and_unmounts_it_after() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn pager_quit_stops_tracing_fast_and_restores() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let dir = tmpdir("pager");
     let log = dir.join("pager.log");
@@ -777,8 +798,9 @@ fn pager_quit_stops_tracing_fast_and_restores() {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn pager_only_on_a_terminal() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let before = snapshot();
     let dir = tmpdir("pager2");
     let log = dir.join("pager.log");
@@ -962,8 +984,9 @@ fn strip_sgr(b: &[u8]) -> Vec<u8> {
 }
 
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn list_syscalls() {
-    let Some(_g) = tracing_machine() else { return };
+    let _g = tracing_machine();
     let (code, out, _) = run(ftr().args(["list", "syscalls", "pwrite*"]));
     assert_eq!(code, 0);
     assert!(out.lines().any(|l| l == "pwritev2"), "{out}");
@@ -1031,9 +1054,32 @@ fn parser_options() -> Vec<String> {
     opts
 }
 
+/// The options a text names: its words that start with `-`, cut where a
+/// value or punctuation follows (`--color=WHEN`, `-p,`, `[-a]`).
+fn named_options(text: &str) -> std::collections::BTreeSet<String> {
+    text.split(|c: char| c.is_whitespace() || ",=[]()|`'\"".contains(c))
+        .map(|w| w.trim_end_matches(['.', ':', ';']))
+        .filter(|w| w.len() > 1 && w.starts_with('-') && !w.starts_with("---"))
+        .map(String::from)
+        .collect()
+}
+
+/// The options of `opts` that `text` does not name, exactly (`--pid` does
+/// not stand for `-p`).
+fn undocumented(opts: &[String], text: &str) -> Vec<String> {
+    let named = named_options(text);
+    opts.iter()
+        .filter(|o| !named.contains(o.as_str()))
+        .cloned()
+        .collect()
+}
+
 #[test]
 fn every_option_is_documented_in_help_and_man() {
-    let opts = parser_options();
+    let opts: Vec<String> = parser_options()
+        .into_iter()
+        .filter(|o| o != "--colour" && o != "--expr") // spelling aliases
+        .collect();
     assert!(opts.len() > 25, "found the parser's options: {opts:?}");
     let (_, help, _) = run(ftr().arg("--help"));
     let man = Command::new("sh")
@@ -1048,13 +1094,33 @@ fn every_option_is_documented_in_help_and_man() {
         .output()
         .unwrap();
     let man = String::from_utf8_lossy(&man.stdout);
-    assert!(man.contains("ftr"), "man page renders");
+    assert!(
+        man.contains("ftr"),
+        "the man page renders (needs man, groff and col: apt-get install man-db groff-base bsdextrautils)"
+    );
+    assert_eq!(
+        undocumented(&opts, &help),
+        Vec::<String>::new(),
+        "missing from --help"
+    );
+    assert_eq!(
+        undocumented(&opts, &man),
+        Vec::<String>::new(),
+        "missing from man/ftr.1"
+    );
+    // The check is exact: without the lines that name an option, that
+    // option is reported (`-p` is not found inside `--pid`).
     for opt in &opts {
-        if opt == "--colour" || opt == "--expr" {
-            continue; // spelling aliases
-        }
-        assert!(help.contains(opt.as_str()), "{opt} missing from --help");
-        assert!(man.contains(opt.as_str()), "{opt} missing from man/ftr.1");
+        let without: String = help
+            .lines()
+            .filter(|l| !named_options(l).contains(opt.as_str()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        assert_eq!(
+            undocumented(std::slice::from_ref(opt), &without),
+            vec![opt.clone()],
+            "{opt}: deleting its help lines goes unnoticed"
+        );
     }
     let warn = Command::new("groff")
         .args([
@@ -1084,17 +1150,14 @@ fn help_to_a_closed_pipe_is_fine() {
 /// tracing stops and tracefs is restored at once, the user stays in less,
 /// and `q` then ends ftr with the command's status.
 #[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
-    let Some(_g) = tracing_machine() else { return };
-    if Command::new("tmux").arg("-V").output().is_err()
-        || Command::new("less").arg("--version").output().is_err()
-    {
+    let _g = tracing_machine();
+    for tool in ["tmux", "less"] {
         assert!(
-            std::env::var_os("CI").is_none(),
-            "tmux and less are needed in CI"
+            Command::new(tool).arg("-V").output().is_ok(),
+            "{tool} is needed for this test (apt-get install {tool})"
         );
-        eprintln!("SKIPPED: tmux or less missing");
-        return;
     }
     let before = snapshot();
     let dir = tmpdir("tmux");

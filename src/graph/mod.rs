@@ -53,6 +53,7 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     };
     let quiet = runner::ftr_pids(&output);
     arm(&mut session, &plan, &args, &pids, &quiet)?;
+    runner::test_panic();
     let pipe = open_pipe(session.tracefs())?;
     let exits = runner::exit_watch(workload.as_ref(), &args.target.pids);
     match args.delay {

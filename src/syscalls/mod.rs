@@ -43,10 +43,7 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     };
     let quiet = runner::ftr_pids(&output);
     arm(&session, &inst, &plan, &tids, &quiet, &args)?;
-    if std::env::var_os("FTR_TEST_PANIC").is_some() {
-        // For the test that proves a panic restores tracefs (Session's Drop).
-        panic!("FTR_TEST_PANIC is set: panicking with tracing armed");
-    }
+    runner::test_panic();
     let mut reader = RawReader::open(session.tracefs(), &inst)?;
     let mut tracer = Tracer::new(&plan, &args, output.theme);
     if let Some(w) = &workload {
