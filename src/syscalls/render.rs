@@ -4,6 +4,7 @@ use std::io::Write;
 
 use super::stats::Stats;
 use super::table::{ArgKind, Syscall};
+use crate::errno;
 use crate::format::read_int;
 use crate::style::Theme;
 
@@ -92,12 +93,8 @@ fn arg_value(out: &mut Vec<u8>, kind: ArgKind, raw: i64, size: usize, name: &str
 }
 
 fn ret_value(out: &mut Vec<u8>, theme: &Theme, ret: i64, pointer: bool) {
-    if let Some(text) = restart_code(ret) {
-        theme.paint(out, theme.errno, text.as_bytes());
-    } else if (-4095..0).contains(&ret) {
-        let errno = nix::errno::Errno::from_raw(-ret as i32);
-        let text = format!("-1 {errno:?} ({})", errno.desc());
-        theme.paint(out, theme.errno, text.as_bytes());
+    if (-4095..0).contains(&ret) {
+        theme.paint(out, theme.errno, failure(-ret as i32).as_bytes());
     } else if pointer {
         let _ = write!(out, "{:#x}", ret as u64);
     } else {
@@ -105,16 +102,17 @@ fn ret_value(out: &mut Vec<u8>, theme: &Theme, ret: i64, pointer: bool) {
     }
 }
 
-/// The kernel's internal restart codes (a syscall interrupted by a signal),
-/// named as strace names them; they never reach the program.
-fn restart_code(ret: i64) -> Option<&'static str> {
-    Some(match ret {
-        -512 => "? ERESTARTSYS (To be restarted if SA_RESTART is set)",
-        -513 => "? ERESTARTNOINTR (To be restarted)",
-        -514 => "? ERESTARTNOHAND (To be restarted if no handler)",
-        -516 => "? ERESTART_RESTARTBLOCK (Interrupted by signal)",
-        _ => return None,
-    })
+/// A failed call's result as the program sees it, named from the same table
+/// graph mode uses: `-1 ENOENT (No such file or directory)`, or `-1 Errno
+/// 1234` for a number without a name. A restart code never reaches the
+/// program, so it reads as strace has it, without a value:
+/// `? ERESTARTSYS (To be restarted if SA_RESTART is set)`.
+fn failure(errno: i32) -> String {
+    let value = if errno::is_restart(errno) { "?" } else { "-1" };
+    match errno::describe(errno) {
+        Some((name, desc)) => format!("{value} {name} ({desc})"),
+        None => format!("{value} Errno {errno}"),
+    }
 }
 
 /// Lost events, where they happened.
@@ -223,4 +221,77 @@ fn human_ns(ns: u64) -> String {
         2
     };
     format!("{v:.decimals$}{unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::Field;
+
+    /// `openat` returning `ret`, its entry unseen: the line ends in the result.
+    fn openat_line(ret: i64) -> String {
+        let field = Field {
+            name: "ret".into(),
+            ctype: "long".into(),
+            offset: 16,
+            size: 8,
+            signed: true,
+        };
+        let sys = Syscall {
+            name: "openat".into(),
+            enter_id: 1,
+            exit_id: 2,
+            args: Vec::new(),
+            ret: field,
+            returns_pointer: false,
+            no_return: false,
+        };
+        let call = Call {
+            sys: &sys,
+            time_ns: 0,
+            dur_ns: None,
+            comm: "cat",
+            tid: 1,
+            enter: None,
+            ret: Some(ret),
+        };
+        let mut out = Vec::new();
+        call_line(&mut out, &Theme::plain(), &call);
+        let line = String::from_utf8(out).unwrap();
+        let result = line.split_once("openat() = ").expect(&line).1;
+        result.trim_end().to_string()
+    }
+
+    #[test]
+    fn failures_read_as_the_program_sees_them() {
+        let cases = [
+            (-2, "-1 ENOENT (No such file or directory)"),
+            (-517, "-1 EPROBE_DEFER (Driver requests probe retry)"),
+            (-524, "-1 ENOTSUPP (Operation is not supported)"),
+            (-512, "? ERESTARTSYS (To be restarted if SA_RESTART is set)"),
+            (-516, "? ERESTART_RESTARTBLOCK (Interrupted by signal)"),
+            (-520, "-1 Errno 520"),
+            (-1234, "-1 Errno 1234"),
+            (-4095, "-1 Errno 4095"),
+        ];
+        for (ret, want) in cases {
+            assert_eq!(openat_line(ret), want, "{ret}");
+        }
+        assert_eq!(openat_line(-4096), "-4096");
+        assert_eq!(openat_line(3), "3");
+    }
+
+    /// Graph mode names an errno return value with [`errno::name`]; trace
+    /// mode must show the same name, and no name where graph mode has none.
+    #[test]
+    fn failures_named_as_in_graph_mode() {
+        for ret in [-2, -517, -524, -512, -1234] {
+            let shown = openat_line(ret);
+            let word = shown.split(' ').nth(1).unwrap();
+            match errno::name(-ret as i32) {
+                Some(name) => assert_eq!(word, name, "{ret}"),
+                None => assert_eq!(shown, format!("-1 Errno {}", -ret)),
+            }
+        }
+    }
 }
