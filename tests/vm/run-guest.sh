@@ -22,7 +22,12 @@
 #   FTR_VM_LOG      also keep the whole console log in this file
 #   FTR_VM_VERBOSE=1  copy the console output outside the markers to stderr
 #   FTR_VM_CACHE    cache dir (default /var/cache/ftr-vm); the busybox+perf
-#                   part of the initramfs is cached there
+#                   part of the initramfs and the workloads are cached there
+#
+# A kernel from the cache (kernels.sh) must match its MANIFEST, else this
+# exits 2 and asks for kernels.sh.  The cached parts of the initramfs are
+# checked the same way and rebuilt when they fail.  Several runs may share
+# the cache at once (see cache.sh).
 set -euo pipefail
 
 usage() { echo "usage: $0 VMLINUX GUEST_SCRIPT [EXTRA_FILE...]" >&2; exit 2; }
@@ -33,7 +38,9 @@ VMLINUX=$1 GUEST=$2; shift 2
 for f in "$@"; do [ -f "$f" ] || { echo "run-guest.sh: no such file: $f" >&2; exit 2; }; done
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/cache.sh"
 CACHE=${FTR_VM_CACHE:-/var/cache/ftr-vm}
+LOCKS=$CACHE/.locks
 TIMEOUT=${FTR_VM_TIMEOUT:-600}
 SMP=${FTR_VM_SMP:-2}
 MEM=${FTR_VM_MEM:-512M}
@@ -47,16 +54,33 @@ done
 [ -x /bin/busybox ] || { echo "run-guest.sh: /bin/busybox missing (apt-get install busybox-static)" >&2; exit 2; }
 
 TMP=$(mktemp -d /tmp/ftr-vm.XXXXXX)
-cleanup() { rm -rf "$TMP"; }
+TEMPS=("$TMP")  # also the temporaries in the cache, if we die before renaming them
+cleanup() { rm -rf "${TEMPS[@]}"; }
 trap cleanup EXIT
+sweep_temps "$CACHE" "$CACHE/workloads"
+
+# ---- the kernel -------------------------------------------------------------
+# One from a cache (its directory has a MANIFEST, or sits in $CACHE) is
+# checked under the shared lock kernels.sh takes exclusively to replace it.
+# A checked kernel directory is never rewritten, so qemu can read it later.
+KERNEL=$(readlink -f "$VMLINUX")
+KDIR=${KERNEL%/*}
+if [ -e "$KDIR/MANIFEST" ] || [ "${KDIR%/*}" = "$(cd "$CACHE" && pwd -P)" ]; then
+  if ! with_lock -s "${KDIR%/*}/.locks/${KDIR##*/}.lock" manifest_ok "$KDIR" "$KDIR/MANIFEST" "${KERNEL##*/}"; then
+    echo "run-guest.sh: $KDIR is incomplete or damaged (does not match its MANIFEST); run tests/vm/kernels.sh to fetch it again" >&2
+    exit 2
+  fi
+fi
 
 # ---- cached base archive: busybox + perf and its libraries + /dev nodes ----
-# Rebuilt when busybox or perf changes.
+# Rebuilt when busybox or perf changes, or when it fails its manifest.
 PERF=$(command -v perf || true)
 key=$(stat -c '%n %s %Y' /bin/busybox ${PERF:+"$PERF"} | md5sum | cut -c1-12)
 BASE=$CACHE/initramfs-base-$key.cpio.gz
-if [ ! -s "$BASE" ]; then
-  b=$TMP/base; mkdir -p "$b"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,mnt,root,etc}
+
+build_base() {
+  local b=$TMP/base tmp a
+  mkdir -p "$b"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,mnt,root,etc}
   cp /bin/busybox "$b/bin/busybox"
   for a in $(/bin/busybox --list-full); do
     [ -e "$b/$a" ] || ln -s /bin/busybox "$b/$a"
@@ -74,22 +98,49 @@ if [ ! -s "$BASE" ]; then
   fi
   echo 'root:x:0:0:root:/root:/bin/sh' > "$b/etc/passwd"
   echo 'root:x:0:' > "$b/etc/group"
-  (cd "$b" && find . | cpio -o -H newc --quiet | gzip -1) > "$BASE.tmp"
-  mv "$BASE.tmp" "$BASE"
+  tmp=$(mktemp "$CACHE/.tmp-base.XXXXXX"); TEMPS+=("$tmp")
+  (cd "$b" && find . | cpio -o -H newc --quiet | gzip -1) > "$tmp"
+  chmod 644 "$tmp"
+  rm -f "$BASE.manifest"
+  mv -f "$tmp" "$BASE"
+  manifest_write "$CACHE" "$BASE.manifest" "${BASE##*/}"
   rm -rf "$b"
-fi
+}
+
+# Under the lock: check (or build) it and start this run's initrd with it.
+base_into_initrd() {
+  if ! manifest_ok "$CACHE" "$BASE.manifest" "${BASE##*/}"; then build_base; fi
+  cp "$BASE" "$TMP/initrd.cpio.gz"
+}
+with_lock "$LOCKS/${BASE##*/}.lock" base_into_initrd
 
 # ---- per-run archive: /init, /guest.sh, workloads, extra files, modules ----
 r=$TMP/run; mkdir -p "$r/bin" "$r/lib/ftr-modules"
 WL=$CACHE/workloads; mkdir -p "$WL"
-for src in "$HERE"/workloads/*.c; do
-  [ -e "$src" ] || continue
-  out=$WL/$(basename "$src" .c)
-  if [ ! -x "$out" ] || [ "$src" -nt "$out" ]; then
-    gcc -static -O2 -Wall -o "$out" "$src"
-  fi
-  cp "$out" "$r/bin/"
-done
+WL_CFLAGS="-static -O2 -Wall"
+
+# Under the workloads lock: copy each workload into the run's /bin, building
+# it first unless a build that matches its manifest is cached.  A build is
+# named after a hash of its source and flags, not judged by mtimes, so
+# checkouts with different sources can share the cache.
+workloads_into_run() {
+  local src name out tmp
+  for src in "$HERE"/workloads/*.c; do
+    [ -e "$src" ] || continue
+    name=$(basename "$src" .c)
+    out=$name-$({ cat "$src"; echo "$WL_CFLAGS"; } | sha256sum | cut -c1-16)
+    if ! manifest_ok "$WL" "$WL/$out.manifest" "$out"; then
+      tmp=$(mktemp "$WL/.tmp-$name.XXXXXX"); TEMPS+=("$tmp")
+      gcc $WL_CFLAGS -o "$tmp" "$src"
+      chmod 755 "$tmp"
+      rm -f "$WL/$out.manifest"
+      mv -f "$tmp" "$WL/$out"
+      manifest_write "$WL" "$WL/$out.manifest" "$out"
+    fi
+    cp "$WL/$out" "$r/bin/$name"
+  done
+}
+with_lock "$LOCKS/workloads.lock" workloads_into_run
 for f in "$@"; do cp "$f" "$r/bin/"; chmod +x "$r/bin/$(basename "$f")"; done
 cp "$GUEST" "$r/guest.sh"
 
@@ -129,7 +180,7 @@ poweroff -f
 INIT
 chmod +x "$r/init" "$r/guest.sh"
 (cd "$r" && find . | cpio -o -H newc --quiet | gzip -1) > "$TMP/run.cpio.gz"
-cat "$BASE" "$TMP/run.cpio.gz" > "$TMP/initrd.cpio.gz"
+cat "$TMP/run.cpio.gz" >> "$TMP/initrd.cpio.gz"  # after the base archive
 
 # ---- boot -------------------------------------------------------------------
 LOG=$TMP/console.log
