@@ -5,13 +5,22 @@
 //! One file per ftr process, `/run/ftr/<pid>`, plain text, one entry a line:
 //!
 //! ```text
-//! ftr-journal 1 <pid>
+//! ftr-journal 2 <pid>
+//! boot <boot id>                (a journal of another boot is never replayed)
 //! tracefs /sys/kernel/tracing
+//! guardian <pid>                (the process that replays it if ftr is killed)
 //! mounted                       (ftr mounted tracefs)
 //! instance ftr-1234             (ftr created instances/ftr-1234)
 //! knob <relative path> <old value, escaped>
-//! knobs-restored                (the knob entries above are already undone)
+//! line <relative path> <line added> <line that removes it>
+//!                               (dynamic_events and the like: other tools'
+//!                                objects live there too, so it is never
+//!                                truncated)
+//! knobs-restored                (the knob and line entries above are undone)
 //! ```
+//!
+//! Values are escaped so that each entry is one line of space-separated
+//! words. Format 1 (no boot id, no lines) is still read.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::Write;
@@ -21,12 +30,23 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub const DIR: &str = "/run/ftr";
+/// The format this ftr writes; it reads every format up to it.
+const FORMAT: u32 = 2;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Entry {
     Mounted,
     Instance(String),
-    Knob { rel: String, old: String },
+    Knob {
+        rel: String,
+        old: String,
+    },
+    Line {
+        rel: String,
+        add: String,
+        remove: String,
+    },
+    Guardian(i32),
     KnobsRestored,
 }
 
@@ -34,8 +54,21 @@ pub enum Entry {
 #[derive(Debug, Default)]
 pub struct Record {
     pub pid: i32,
+    /// None in format 1, which predates it.
+    pub boot: Option<String>,
     pub tracefs: Option<PathBuf>,
     pub entries: Vec<Entry>,
+    /// Entries that name something outside tracefs: never replayed.
+    pub refused: Vec<String>,
+}
+
+/// Why a journal file cannot be replayed as it is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Unreadable {
+    /// No header: its owner died before it wrote one, so changed nothing.
+    Torn,
+    /// Written by an ftr of another journal format.
+    Format(String),
 }
 
 /// The journal this process appends to.
@@ -69,7 +102,10 @@ impl Journal {
             path: temp.clone(),
             file,
         };
-        journal.append_line(&format!("ftr-journal 1 {pid}"))?;
+        journal.append_line(&format!("ftr-journal {FORMAT} {pid}"))?;
+        if let Some(boot) = boot_id() {
+            journal.append_line(&format!("boot {}", escape(&boot)))?;
+        }
         journal.append_line(&format!(
             "tracefs {}",
             escape(&tracefs_root.to_string_lossy())
@@ -77,6 +113,10 @@ impl Journal {
         fs::rename(&temp, &path).map_err(|e| Error::io("create the journal", &path, &e))?;
         journal.path = path;
         Ok(journal)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
     }
 
     pub fn fd(&self) -> std::os::fd::RawFd {
@@ -91,6 +131,10 @@ impl Journal {
             Entry::Mounted => "mounted".to_string(),
             Entry::Instance(name) => format!("instance {}", escape(name)),
             Entry::Knob { rel, old } => format!("knob {} {}", escape(rel), escape(old)),
+            Entry::Line { rel, add, remove } => {
+                format!("line {} {} {}", escape(rel), escape(add), escape(remove))
+            }
+            Entry::Guardian(pid) => format!("guardian {pid}"),
             Entry::KnobsRestored => "knobs-restored".to_string(),
         };
         self.append_line(&line)
@@ -113,7 +157,8 @@ impl Journal {
 /// opened and locked, so that two `ftr reset` runs never replay it twice.
 pub struct Stale {
     pub path: PathBuf,
-    pub record: Record,
+    /// What it says, or why it cannot be replayed.
+    pub record: std::result::Result<Record, Unreadable>,
     _lock: File,
 }
 
@@ -145,7 +190,7 @@ pub fn stale() -> Vec<Stale> {
             continue;
         };
         if lock(&file, true).is_err() {
-            continue; // a live ftr (or its clean-up child) holds it
+            continue; // a live ftr (or its guardian or clean-up child) holds it
         }
         if temp {
             // Its owner died before it changed anything.
@@ -155,17 +200,11 @@ pub fn stale() -> Vec<Stale> {
         let Ok(text) = fs::read_to_string(&path) else {
             continue;
         };
-        match parse(&text) {
-            Some(record) => out.push(Stale {
-                path,
-                record,
-                _lock: file,
-            }),
-            // Created but killed before the header was written: nothing changed.
-            None => {
-                let _ = fs::remove_file(&path);
-            }
-        }
+        out.push(Stale {
+            path,
+            record: parse(&text),
+            _lock: file,
+        });
     }
     out
 }
@@ -208,38 +247,101 @@ fn lock(file: &File, nonblocking: bool) -> std::io::Result<()> {
     }
 }
 
-pub fn parse(text: &str) -> Option<Record> {
+pub fn parse(text: &str) -> std::result::Result<Record, Unreadable> {
     let mut lines = text.lines();
-    let mut head = lines.next()?.split(' ');
-    if head.next()? != "ftr-journal" || head.next()? != "1" {
-        return None;
+    let head = lines.next().ok_or(Unreadable::Torn)?;
+    let mut words = head.split(' ');
+    if words.next() != Some("ftr-journal") {
+        return Err(Unreadable::Torn);
+    }
+    let format = words.next().unwrap_or_default();
+    if !format
+        .parse::<u32>()
+        .is_ok_and(|f| (1..=FORMAT).contains(&f))
+    {
+        return Err(Unreadable::Format(format.to_string()));
     }
     let mut record = Record {
-        pid: head.next()?.parse().ok()?,
+        pid: words
+            .next()
+            .and_then(|p| p.parse().ok())
+            .ok_or(Unreadable::Torn)?,
         ..Record::default()
     };
     for line in lines {
-        let mut words = line.splitn(3, ' ');
-        match (words.next(), words.next(), words.next()) {
-            (Some("tracefs"), Some(root), None) => record.tracefs = Some(unescape(root).into()),
-            (Some("mounted"), None, None) => record.entries.push(Entry::Mounted),
-            (Some("instance"), Some(name), None) => {
-                record.entries.push(Entry::Instance(unescape(name)))
+        let words: Vec<String> = line.split(' ').map(unescape).collect();
+        let entry = match words.as_slice() {
+            [w, boot] if w == "boot" => {
+                record.boot = Some(boot.clone());
+                continue;
             }
-            (Some("knob"), Some(rel), Some(old)) => record.entries.push(Entry::Knob {
-                rel: unescape(rel),
-                old: unescape(old),
-            }),
-            (Some("knobs-restored"), None, None) => record.entries.push(Entry::KnobsRestored),
+            [w, root] if w == "tracefs" => {
+                record.tracefs = Some(root.into());
+                continue;
+            }
+            [w] if w == "mounted" => Entry::Mounted,
+            [w, name] if w == "instance" => Entry::Instance(name.clone()),
+            [w, rel, old] if w == "knob" => Entry::Knob {
+                rel: rel.clone(),
+                old: old.clone(),
+            },
+            [w, rel, add, remove] if w == "line" => Entry::Line {
+                rel: rel.clone(),
+                add: add.clone(),
+                remove: remove.clone(),
+            },
+            [w, pid] if w == "guardian" => match pid.parse() {
+                Ok(pid) => Entry::Guardian(pid),
+                Err(_) => continue,
+            },
+            [w] if w == "knobs-restored" => Entry::KnobsRestored,
             // A line cut short by a crash mid-write: nothing was changed for it.
-            _ => {}
+            _ => continue,
+        };
+        match inside_tracefs(&entry) {
+            true => record.entries.push(entry),
+            false => record.refused.push(line.to_string()),
         }
     }
-    Some(record)
+    Ok(record)
+}
+
+/// Whether an entry only names files below the tracefs root: a relative
+/// path without `..`, or an instance name without a `/`.
+fn inside_tracefs(entry: &Entry) -> bool {
+    let relative = |rel: &str| {
+        !rel.is_empty()
+            && Path::new(rel)
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)))
+    };
+    match entry {
+        Entry::Knob { rel, .. } | Entry::Line { rel, .. } => relative(rel),
+        Entry::Instance(name) => relative(name) && !name.contains('/'),
+        _ => true,
+    }
+}
+
+/// This boot's id: a journal from another boot speaks of another kernel.
+pub fn boot_id() -> Option<String> {
+    let id = fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(id.trim().to_string()).filter(|id| !id.is_empty())
 }
 
 fn secure_dir() -> Result<PathBuf> {
     let dir = PathBuf::from(DIR);
+    // Minimal systems (a busybox initramfs, some containers) have no /run.
+    let run = dir.parent().unwrap_or(Path::new("/"));
+    match fs::DirBuilder::new().mode(0o755).create(run) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => {
+            return Err(Error::setup(format!(
+                "cannot create {}: {e}; ftr keeps its journal of changes there (mount a tmpfs there: mount -t tmpfs -o mode=755 tmpfs {0})",
+                run.display()
+            )))
+        }
+    }
     match fs::DirBuilder::new().mode(0o700).create(&dir) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
@@ -312,14 +414,18 @@ mod tests {
 
     #[test]
     fn parses_what_it_writes_and_skips_torn_lines() {
-        let text = "ftr-journal 1 42\ntracefs /sys/kernel/tracing\nmounted\ninstance ftr-42\n\
-                    knob max_graph_depth 0\nknob set_graph_function \\e\nknobs-restored\nknob trunc";
+        let text = "ftr-journal 2 42\nboot 1a-2b\ntracefs /sys/kernel/tracing\nguardian 43\nmounted\n\
+                    instance ftr-42\nknob max_graph_depth 0\nknob set_graph_function \\e\n\
+                    line dynamic_events e:ftr_42/openat\\ssyscalls.sys_enter_openat -:ftr_42/openat\n\
+                    knobs-restored\nknob trunc";
         let r = parse(text).expect("parses");
         assert_eq!(r.pid, 42);
+        assert_eq!(r.boot.as_deref(), Some("1a-2b"));
         assert_eq!(r.tracefs.as_deref(), Some(Path::new("/sys/kernel/tracing")));
         assert_eq!(
             r.entries,
             vec![
+                Entry::Guardian(43),
                 Entry::Mounted,
                 Entry::Instance("ftr-42".into()),
                 Entry::Knob {
@@ -330,9 +436,41 @@ mod tests {
                     rel: "set_graph_function".into(),
                     old: String::new()
                 },
+                Entry::Line {
+                    rel: "dynamic_events".into(),
+                    add: "e:ftr_42/openat syscalls.sys_enter_openat".into(),
+                    remove: "-:ftr_42/openat".into(),
+                },
                 Entry::KnobsRestored,
             ]
         );
-        assert!(parse("garbage").is_none());
+        assert!(r.refused.is_empty());
+        assert_eq!(parse("garbage").err(), Some(Unreadable::Torn));
+    }
+
+    #[test]
+    fn format_1_is_still_read_and_others_are_not() {
+        let r = parse("ftr-journal 1 7\ntracefs /t\ninstance ftr-7\n").expect("format 1");
+        assert_eq!(r.boot, None);
+        assert_eq!(r.entries, vec![Entry::Instance("ftr-7".into())]);
+        assert_eq!(
+            parse("ftr-journal 3 7\nsomething new\n").err(),
+            Some(Unreadable::Format("3".into()))
+        );
+    }
+
+    #[test]
+    fn entries_outside_tracefs_are_refused() {
+        let text = "ftr-journal 2 9\nknob ../../etc/passwd x\nknob /etc/shadow x\n\
+                    instance ../x\nline a/../../b + -\nknob options/funcgraph-tail 0\n";
+        let r = parse(text).expect("parses");
+        assert_eq!(
+            r.entries,
+            vec![Entry::Knob {
+                rel: "options/funcgraph-tail".into(),
+                old: "0".into()
+            }]
+        );
+        assert_eq!(r.refused.len(), 4, "{:?}", r.refused);
     }
 }

@@ -8,6 +8,7 @@ mod errno;
 mod error;
 mod format;
 mod graph;
+mod guardian;
 mod journal;
 mod list;
 mod names;

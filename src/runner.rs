@@ -30,6 +30,11 @@ pub fn prepare<P>(
         None => None,
     };
     let tracefs = Tracefs::open()?;
+    // What a killed ftr left is put back first: the checks below must see
+    // tracefs as it was before that ftr, not its leftovers.
+    for line in crate::session::repair_stale(&tracefs) {
+        warn(line);
+    }
     let prepared = plan(&tracefs).and_then(|plan| {
         let workload = match target.command.is_empty() {
             true => None,
@@ -52,6 +57,27 @@ pub fn test_panic() {
     #[cfg(feature = "test-hooks")]
     if std::env::var_os("FTR_TEST_PANIC").is_some() {
         panic!("FTR_TEST_PANIC is set: panicking with tracing armed");
+    }
+}
+
+/// Whom a trace follows, for the line that says what is being traced.
+pub fn whom(target: &Target) -> String {
+    if !target.command.is_empty() {
+        let words: Vec<String> = target
+            .command
+            .iter()
+            .map(|w| w.to_string_lossy().into_owned())
+            .collect();
+        let mut cmd = words.join(" ");
+        if cmd.chars().count() > 60 {
+            cmd = cmd.chars().take(57).collect::<String>() + "...";
+        }
+        format!("`{cmd}`")
+    } else if target.system_wide || target.pids.is_empty() {
+        "the whole system".to_string()
+    } else {
+        let pids: Vec<String> = target.pids.iter().map(i32::to_string).collect();
+        format!("pid {}", pids.join(","))
     }
 }
 
@@ -174,7 +200,7 @@ impl Loop<'_> {
                     return Stop::Signal;
                 }
             }
-            if pager_gone || self.output.reader_gone() {
+            if pager_gone || self.output.reader_gone() || self.output.quit_typed() {
                 return Stop::ReaderGone;
             }
             if !exited.is_empty() && exited.iter().all(|&e| e) {

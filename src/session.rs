@@ -3,19 +3,26 @@
 //!
 //! Every change is journaled (see `journal`) before it is made. `restore`
 //! undoes them in reverse order; it runs on a normal end, on a signal (the
-//! event loop calls `finish`), on an error or a panic (`Drop`), and `ftr reset`
-//! replays the journals of ftr processes that were killed with SIGKILL.
+//! event loop calls `finish`), on an error or a panic (`Drop`). When ftr is
+//! killed with SIGKILL, its guardian replays the journal (`replay`); when the
+//! guardian is gone too, `ftr reset`, which every run does first, does.
 
 use std::fs;
 use std::path::Path;
 
 use crate::error::{warn, Error, Result};
-use crate::journal::{self, Entry, Journal};
-use crate::tracefs::Tracefs;
+use crate::guardian::Guardian;
+use crate::journal::{self, Entry, Journal, Unreadable};
+use crate::tracefs::{self, Tracefs};
+
+/// Files that hold objects of several tools, one a line: ftr adds and
+/// removes its own lines there and never truncates them.
+const SHARED: [&str; 3] = ["dynamic_events", "kprobe_events", "uprobe_events"];
 
 pub struct Session {
     tracefs: Tracefs,
     journal: Option<Journal>,
+    guardian: Option<Guardian>,
     instance: Option<String>,
     /// Top-level knobs changed, with their old values, in the order changed.
     knobs: Vec<(String, String)>,
@@ -24,17 +31,19 @@ pub struct Session {
 }
 
 impl Session {
-    /// Starts a session: repairs what killed ftr processes left, then opens
-    /// this process's journal.
+    /// Starts a session: opens this process's journal and its guardian.
+    /// (What killed ftr processes left is repaired before the plan, by
+    /// `runner::prepare`.)
     pub fn start(tracefs: Tracefs) -> Result<Session> {
-        repair_stale(&tracefs);
         let mut journal = Journal::create(tracefs.root())?;
+        let guardian = Guardian::start(&mut journal);
         if tracefs.mounted_here {
             journal.append(&Entry::Mounted)?;
         }
         Ok(Session {
             tracefs,
             journal: Some(journal),
+            guardian,
             instance: None,
             knobs: Vec::new(),
             top_level: None,
@@ -73,6 +82,11 @@ impl Session {
     /// Changes a knob outside ftr's instance, journaling its old value first.
     /// The same knob written twice keeps its first old value.
     pub fn set_global(&mut self, rel: &str, value: &str) -> Result<()> {
+        if SHARED.contains(&rel) {
+            return Err(Error::setup(format!(
+                "internal error: {rel} holds other tools' objects; ftr adds lines there, it never replaces it"
+            )));
+        }
         if self.top_level.is_none() {
             self.top_level = Some(journal::lock_top_level()?);
         }
@@ -102,6 +116,7 @@ impl Session {
             problems.extend(undo(&self.tracefs, &entries));
             journal.remove();
         }
+        self.dismiss_guardian();
         problems
     }
 
@@ -121,7 +136,15 @@ impl Session {
                 problems.extend(undo(&self.tracefs, &entries));
             }
         }
+        self.dismiss_guardian();
         problems
+    }
+
+    /// Everything is back, or in the clean-up child's hands.
+    fn dismiss_guardian(&mut self) {
+        if let Some(guardian) = self.guardian.take() {
+            guardian.dismiss();
+        }
     }
 
     fn restore_knobs(&mut self) -> Vec<String> {
@@ -168,8 +191,18 @@ impl Drop for Session {
     }
 }
 
-/// Undoes journal entries, last first.
+/// Undoes journal entries, last first. Nothing is written unless the root
+/// is a mounted tracefs: a journal names paths below it, never elsewhere.
 fn undo(tracefs: &Tracefs, entries: &[Entry]) -> Vec<String> {
+    let writes = entries
+        .iter()
+        .any(|e| !matches!(e, Entry::Mounted | Entry::Guardian(_)));
+    if writes && !tracefs::is_tracefs(tracefs.root()) {
+        return vec![format!(
+            "{} is not a mounted tracefs, so nothing was put back; mount it there (mount -t tracefs nodev {0}) and run `ftr reset`",
+            tracefs.root().display()
+        )];
+    }
     let mut problems = Vec::new();
     let knobs_restored = entries.contains(&Entry::KnobsRestored);
     for entry in entries.iter().rev() {
@@ -177,6 +210,17 @@ fn undo(tracefs: &Tracefs, entries: &[Entry]) -> Vec<String> {
             Entry::Knob { rel, old } if !knobs_restored => {
                 if let Err(e) = tracefs.write(rel, old) {
                     problems.push(e.to_string());
+                }
+            }
+            Entry::Line { rel, remove, .. } if !knobs_restored => {
+                // The object may never have been made (ftr died before the
+                // write): the kernel's ENOENT then means it is gone already.
+                match tracefs.append(rel, remove) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => problems.push(format!(
+                        "cannot write `{remove}` to {}: {e}",
+                        tracefs.path(rel).display()
+                    )),
+                    _ => {}
                 }
             }
             Entry::Instance(name) => {
@@ -233,7 +277,7 @@ fn detach_cleanup(tracefs: &Tracefs, entries: &[Entry], journal: Journal) -> boo
                 // SAFETY: leaving the intermediate child at once.
                 unsafe { libc::_exit(0) };
             }
-            close_all_but(journal.fd());
+            close_all_but(&[journal.fd()]);
             let _ = undo(tracefs, entries);
             journal.remove();
             // SAFETY: the clean-up is done.
@@ -243,25 +287,42 @@ fn detach_cleanup(tracefs: &Tracefs, entries: &[Entry], journal: Journal) -> boo
     }
 }
 
-/// Closes every descriptor but `keep`, and points 0-2 at /dev/null, so the
-/// clean-up child holds no pipe of the caller's open.
-fn close_all_but(keep: i32) {
+/// Closes every descriptor but those in `keep`, and points 0-2 at
+/// /dev/null, so a detached child holds no pipe of the caller's open.
+pub fn close_all_but(keep: &[i32]) {
+    let mut keep: Vec<libc::c_uint> = keep.iter().map(|&fd| fd as libc::c_uint).collect();
+    keep.sort_unstable();
     // SAFETY: plain descriptor syscalls.
     unsafe {
         let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
         for fd in 0..3 {
-            if null >= 0 && fd != keep {
+            if null >= 0 && !keep.contains(&(fd as libc::c_uint)) {
                 libc::dup2(null, fd);
             }
         }
-        let (below, above) = (keep as libc::c_uint, keep as libc::c_uint + 1);
-        let ranges = [(3, below.saturating_sub(1)), (above, libc::c_uint::MAX)];
-        for (first, last) in ranges {
-            if first <= last && libc::syscall(libc::SYS_close_range, first, last, 0) != 0 {
-                // No close_range (before 5.9): the usual descriptor limit.
-                for fd in first..last.min(4096) {
-                    libc::close(fd as i32);
-                }
+        // The gaps between the kept descriptors, from 3 up.
+        let mut first: libc::c_uint = 3;
+        for k in keep
+            .into_iter()
+            .filter(|&k| k >= 3)
+            .chain([libc::c_uint::MAX])
+        {
+            if first < k {
+                close_range(first, k - 1);
+            }
+            first = k.saturating_add(1);
+        }
+    }
+}
+
+/// Closes `first..=last`.
+fn close_range(first: libc::c_uint, last: libc::c_uint) {
+    // SAFETY: plain descriptor syscalls.
+    unsafe {
+        if libc::syscall(libc::SYS_close_range, first, last, 0) != 0 {
+            // No close_range (before 5.9): the usual descriptor limit.
+            for fd in first..=last.min(4096) {
+                libc::close(fd as i32);
             }
         }
     }
@@ -306,30 +367,78 @@ pub fn restorable(rel: &str, read: &str) -> std::result::Result<String, String> 
     })
 }
 
-/// `ftr reset`: replays the journals of ftr processes that died without
-/// restoring, and removes `instances/ftr-<pid>` of processes that are gone.
-/// It touches nothing that another tool owns. Returns what it did.
+/// The guardian's work once its ftr was killed: replays the journal at
+/// `path` and removes it. A journal that could not be wholly replayed is
+/// left for `ftr reset`, which says what went wrong. Returns success.
+pub fn replay(path: &Path) -> bool {
+    let Ok(record) = fs::read_to_string(path).map(|text| journal::parse(&text)) else {
+        return false;
+    };
+    let Ok(record) = record else { return false };
+    let Some(root) = record.tracefs.clone() else {
+        return false;
+    };
+    let done = undo(&Tracefs::at(root), &record.entries).is_empty();
+    if done {
+        let _ = fs::remove_file(path);
+    }
+    done
+}
+
+/// `ftr reset` (and the start of every run): replays the journals of ftr
+/// processes that died without restoring (and whose guardian died too), and
+/// removes `instances/ftr-<pid>` of processes that are gone. It touches
+/// nothing that another tool owns. Returns what it did, a line each.
 pub fn repair_stale(tracefs: &Tracefs) -> Vec<String> {
     let mut done = Vec::new();
     for stale in journal::stale() {
-        let root = stale
-            .record
+        let path = stale.path.display().to_string();
+        let record = match &stale.record {
+            Ok(record) => record,
+            // Its owner died before writing the header: it changed nothing.
+            Err(Unreadable::Torn) => {
+                stale.remove();
+                continue;
+            }
+            Err(Unreadable::Format(format)) => {
+                done.push(format!(
+                    "{path} is a journal of format {format}, which this ftr cannot read; it was left as it is: run `ftr reset` with the ftr that wrote it, or undo what it lists by hand and delete it"
+                ));
+                continue;
+            }
+        };
+        if record.boot.is_some() && record.boot != journal::boot_id() {
+            done.push(format!(
+                "removed {path} (ftr pid {}) unreplayed: it is from another boot, whose changes went with that kernel",
+                record.pid
+            ));
+            stale.remove();
+            continue;
+        }
+        for line in &record.refused {
+            done.push(format!(
+                "{path}: refused `{line}`: it names a path outside tracefs"
+            ));
+        }
+        let root = record
             .tracefs
             .clone()
             .unwrap_or_else(|| tracefs.root().to_path_buf());
-        let target = Tracefs::at(root);
-        let problems = undo(&target, &stale.record.entries);
+        let problems = undo(&Tracefs::at(root.clone()), &record.entries);
         done.push(format!(
             "restored what ftr (pid {}) left: {} change(s){}",
-            stale.record.pid,
-            stale.record.entries.len(),
+            record.pid,
+            record.entries.len(),
             if problems.is_empty() {
                 String::new()
             } else {
                 format!("; problems: {}", problems.join("; "))
             }
         ));
-        stale.remove();
+        // Kept only for a problem the user can fix: tracefs not mounted there.
+        if tracefs::is_tracefs(&root) {
+            stale.remove();
+        }
     }
     if let Ok(dir) = fs::read_dir(tracefs.path("instances")) {
         for entry in dir.flatten() {

@@ -89,6 +89,15 @@ impl Tracefs {
         write_file(&path, value).map_err(|e| write_error(&path, value, &e))
     }
 
+    /// Adds one line to a file that holds objects of several tools
+    /// (`dynamic_events`): opened for appending, never truncated.
+    pub fn append(&self, rel: &str, line: &str) -> io::Result<()> {
+        OpenOptions::new()
+            .append(true)
+            .open(self.path(rel))?
+            .write_all(format!("{line}\n").as_bytes())
+    }
+
     /// Unmounts tracefs if ftr mounted it and nothing else holds it.
     pub fn unmount_if_ours(&self) {
         if self.mounted_here {
@@ -128,7 +137,8 @@ fn write_error(path: &Path, value: &str, err: &io::Error) -> Error {
     Error::setup(format!("{} (value `{shown}`)", base.msg))
 }
 
-fn is_tracefs(dir: &Path) -> bool {
+/// Whether `dir` is a mounted tracefs (or the tracing directory of debugfs).
+pub fn is_tracefs(dir: &Path) -> bool {
     match nix::sys::statfs::statfs(dir) {
         Ok(st) => {
             let magic = st.filesystem_type().0;

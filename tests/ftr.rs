@@ -529,9 +529,66 @@ fn signals_stop_tracing_restore_and_reach_the_command() {
     }
 }
 
+/// The pid of the guardian ftr `pid` started, from its journal.
+fn guardian_of(pid: u32) -> Option<i32> {
+    let journal = fs::read_to_string(format!("/run/ftr/{pid}")).ok()?;
+    journal
+        .lines()
+        .find_map(|l| l.strip_prefix("guardian ")?.parse().ok())
+}
+
+/// Waits up to `limit` for tracefs to be as `before`; how long it took.
+fn back_within(before: &BTreeMap<String, String>, limit: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < limit {
+        if snapshot() == *before {
+            return Some(started.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    None
+}
+
 #[test]
 #[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
-fn kill_9_then_reset_restores() {
+fn kill_9_at_any_moment_is_undone_by_the_guardian() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    // Moments in set-up, in tracing, and around the restore once the
+    // command ends (at about 150 ms).
+    let moments = (0..12).map(|i| i * 3).chain((40..=240).step_by(10));
+    for ms in moments {
+        let mut child = ftr()
+            .args([
+                "trace",
+                "-e",
+                "write,openat",
+                "--",
+                "sh",
+                "-c",
+                "sleep 0.15",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // No `ftr reset`: the guardian alone puts everything back.
+        let took = back_within(&before, Duration::from_secs(1));
+        assert!(
+            took.is_some(),
+            "kill -9 after {ms} ms: tracefs not back within a second"
+        );
+    }
+    assert_same(&before, "kill -9 at many moments");
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn kill_9_of_ftr_and_its_guardian_then_reset_restores() {
     let _g = tracing_machine();
     let before = snapshot();
     let mut child = ftr()
@@ -544,9 +601,20 @@ fn kill_9_then_reset_restores() {
     std::thread::sleep(Duration::from_millis(300));
     let inst = Path::new(T).join(format!("instances/ftr-{}", child.id()));
     assert!(inst.exists(), "tracing in its own instance");
+    let guardian = guardian_of(child.id()).expect("the journal names its guardian");
+    assert!(Command::new("kill")
+        .args(["-9", &guardian.to_string()])
+        .status()
+        .unwrap()
+        .success());
+    std::thread::sleep(Duration::from_millis(50));
     child.kill().unwrap();
     child.wait().unwrap();
-    assert!(inst.exists(), "SIGKILL leaves it behind");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        inst.exists(),
+        "with its guardian gone too, SIGKILL leaves it behind"
+    );
     let (code, out, err) = run(ftr().arg("reset"));
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -555,6 +623,172 @@ fn kill_9_then_reset_restores() {
     );
     let _ = Command::new("pkill").args(["-f", "^sleep 30$"]).status();
     assert_same(&before, "kill -9 + reset");
+}
+
+/// Another tool's probe in `dynamic_events`, removed again on drop.
+struct OtherProbe(&'static str);
+
+impl OtherProbe {
+    /// A uprobe (kprobes and event probes are not on every test kernel).
+    fn add(name: &'static str) -> OtherProbe {
+        let line = format!("p:{name} /bin/true:0x1000\n");
+        fs::OpenOptions::new()
+            .append(true)
+            .open(Path::new(T).join("dynamic_events"))
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .expect("add a uprobe to dynamic_events");
+        OtherProbe(name)
+    }
+}
+
+impl Drop for OtherProbe {
+    fn drop(&mut self) {
+        let _ = fs::OpenOptions::new()
+            .append(true)
+            .open(Path::new(T).join("dynamic_events"))
+            .and_then(|mut f| f.write_all(format!("-:{}\n", self.0).as_bytes()));
+    }
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn another_tools_probe_survives_every_way_out() {
+    let _g = tracing_machine();
+    let _probe = OtherProbe::add("othertool/ftrtest");
+    let before = snapshot();
+    assert!(
+        before["dynamic_events"].contains("othertool/ftrtest"),
+        "{before:?}"
+    );
+    let trace = ["trace", "-e", "openat"];
+    // A normal end, a failing command, a command that is not there.
+    for cmd in [&["true"][..], &["false"], &["/nonexistent"]] {
+        run(ftr().args(trace).arg("--").args(cmd));
+        assert_same(&before, &format!("{cmd:?}"));
+    }
+    // A signal, a kill -9 (the guardian), a kill -9 of both then reset.
+    for how in ["INT", "KILL", "KILL both"] {
+        let mut child = ftr()
+            .args(trace)
+            .args(["--", "sleep", "30"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+        if how == "KILL both" {
+            let guardian = guardian_of(child.id()).expect("guardian");
+            let _ = Command::new("kill")
+                .args(["-9", &guardian.to_string()])
+                .status();
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let sig = how.split(' ').next().unwrap();
+        let _ = Command::new("kill")
+            .args([&format!("-{sig}"), &child.id().to_string()])
+            .status();
+        let _ = child.wait();
+        let _ = Command::new("pkill").args(["-f", "^sleep 30$"]).status();
+        if how == "KILL both" {
+            run(ftr().arg("reset"));
+        }
+        back_within(&before, Duration::from_secs(1));
+        assert_same(&before, how);
+    }
+    if cfg!(feature = "test-hooks") {
+        run(ftr()
+            .env("FTR_TEST_PANIC", "1")
+            .args(trace)
+            .args(["--", "true"]));
+        assert_same(&before, "panic");
+    }
+}
+
+/// Writes a journal as a dead ftr with this (impossible) pid would have.
+fn fake_journal(pid: u32, text: &str) -> PathBuf {
+    let _ = fs::create_dir_all("/run/ftr");
+    let path = PathBuf::from(format!("/run/ftr/{pid}"));
+    fs::write(&path, text).expect("write a journal");
+    path
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn reset_replays_only_what_it_may() {
+    let _g = tracing_machine();
+    let _other = OtherProbe::add("othertool/ftrtest2");
+    let before = snapshot();
+    let boot = fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let boot = boot.trim();
+    let victim = tmpdir("victim").join("file");
+    fs::write(&victim, "untouched").unwrap();
+    // ftr's own probe, as a killed run that added a line would leave it.
+    let ours = OtherProbe::add("ftr_999999904/up");
+    let journals = [
+        // A format this ftr cannot read: reported and left alone.
+        fake_journal(999999901, "ftr-journal 99 999999901\nknob tracing_on 0\n"),
+        // Another boot: reported, removed, never replayed.
+        fake_journal(
+            999999902,
+            &format!("ftr-journal 2 999999902\nboot not-{boot}\ntracefs {T}\nknob tracing_on 0\n"),
+        ),
+        // Paths outside tracefs: refused.
+        fake_journal(
+            999999903,
+            &format!(
+                "ftr-journal 2 999999903\nboot {boot}\ntracefs {T}\nknob ../../..{} x\nknob {} x\n",
+                victim.display(),
+                victim.display()
+            ),
+        ),
+        // A line ftr added to dynamic_events: only that line goes.
+        fake_journal(
+            999999904,
+            &format!(
+                "ftr-journal 2 999999904\nboot {boot}\ntracefs {T}\n\
+                 line dynamic_events p:ftr_999999904/up\\s/bin/true:0x1000 -:ftr_999999904/up\n"
+            ),
+        ),
+        // A root that is not tracefs: nothing written there, kept for later.
+        fake_journal(
+            999999905,
+            &format!(
+                "ftr-journal 2 999999905\nboot {boot}\ntracefs {}\nknob file x\n",
+                victim.parent().unwrap().display()
+            ),
+        ),
+    ];
+    let (code, out, err) = run(ftr().arg("reset"));
+    let kept: Vec<bool> = journals.iter().map(|j| j.exists()).collect();
+    for j in &journals {
+        let _ = fs::remove_file(j);
+    }
+    drop(ours);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(kept, [true, false, false, false, true], "{out}");
+    assert!(
+        out.contains("journal of format 99") && out.contains("ftr reset"),
+        "{out}"
+    );
+    assert!(out.contains("from another boot"), "{out}");
+    assert_eq!(
+        out.matches("names a path outside tracefs").count(),
+        2,
+        "{out}"
+    );
+    assert!(out.contains("is not a mounted tracefs"), "{out}");
+    assert_eq!(fs::read_to_string(&victim).unwrap(), "untouched");
+    let probes = fs::read_to_string(Path::new(T).join("dynamic_events")).unwrap();
+    assert!(
+        !probes.contains("ftr_999999904"),
+        "ftr's own probe removed: {probes}"
+    );
+    assert!(
+        probes.contains("othertool/ftrtest2"),
+        "the other one kept: {probes}"
+    );
+    assert_same(&before, "reset of odd journals");
 }
 
 #[test]
@@ -585,10 +819,9 @@ fn reset_removes_dead_ftr_instances_and_nothing_else() {
 #[test]
 #[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn a_panic_restores() {
-    assert!(
-        cfg!(feature = "test-hooks"),
-        "FTR_TEST_PANIC needs a build with --features test-hooks"
-    );
+    if !cfg!(feature = "test-hooks") {
+        panic!("FTR_TEST_PANIC needs a build with --features test-hooks");
+    }
     let _g = tracing_machine();
     let before = snapshot();
     let (code, _, err) = run(ftr()
