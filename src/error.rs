@@ -78,10 +78,12 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// Says something on stderr; a closed stderr is not worth a panic.
+/// Says something on stderr, in one write(2) so that it is never torn
+/// apart by other output; a closed stderr is not worth a panic.
 pub fn warn(msg: impl fmt::Display) {
     use std::io::Write;
-    let _ = writeln!(std::io::stderr(), "ftr: {msg}");
+    let line = format!("ftr: {msg}\n");
+    let _ = std::io::stderr().write_all(line.as_bytes());
 }
 
 /// The active kernel lockdown mode, if any (`integrity`/`confidentiality`).

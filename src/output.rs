@@ -22,6 +22,64 @@ pub struct Output {
     closed: bool,
     /// Writing failed otherwise (disk full…): said once, nothing more written.
     failed: bool,
+    /// Set while the pager has less than a screen to show.
+    waiting: Option<Waiting>,
+}
+
+/// less shows nothing and reads no key until it has a screenful (or the
+/// end of its input): a trace that has found nothing yet would leave the user
+/// before a blank screen where `q` does nothing. Until the screen is full,
+/// ftr reads the keys itself, and ends the pager on `q`.
+struct Waiting {
+    tty: File,
+    /// Screen rows still empty (a line longer than the screen takes several).
+    rows_left: usize,
+    cols: usize,
+}
+
+impl Waiting {
+    fn new() -> Option<Waiting> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let tty = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC | libc::O_NOCTTY)
+            .open("/dev/tty")
+            .ok()?;
+        // SAFETY: TIOCGWINSZ fills a winsize on a descriptor we own.
+        let mut size: libc::winsize = unsafe { std::mem::zeroed() };
+        if unsafe { libc::ioctl(tty.as_raw_fd(), libc::TIOCGWINSZ, &mut size) } != 0
+            || size.ws_row == 0
+        {
+            return None;
+        }
+        Some(Waiting {
+            tty,
+            // less keeps the last row for its prompt.
+            rows_left: usize::from(size.ws_row).saturating_sub(1),
+            cols: usize::from(size.ws_col).max(1),
+        })
+    }
+
+    /// Counts the rows `bytes` fill; true once the screen is full. Escape
+    /// sequences count as text: the screen is taken for full a bit early.
+    fn fill(&mut self, bytes: &[u8]) -> bool {
+        for line in bytes.split_inclusive(|&b| b == b'\n') {
+            self.rows_left = self.rows_left.saturating_sub(1 + line.len() / self.cols);
+        }
+        self.rows_left == 0
+    }
+
+    /// Whether `q` (or `Q`) was typed, taking whatever keys are waiting.
+    fn quit_typed(&mut self) -> bool {
+        let mut waiting: libc::c_int = 0;
+        // SAFETY: FIONREAD stores a count on a descriptor we own.
+        let ok = unsafe { libc::ioctl(self.tty.as_raw_fd(), libc::FIONREAD, &mut waiting) } == 0;
+        if !ok || waiting <= 0 {
+            return false;
+        }
+        let mut keys = [0u8; 64];
+        matches!(io::Read::read(&mut self.tty, &mut keys), Ok(n) if keys[..n].iter().any(|&k| k == b'q' || k == b'Q'))
+    }
 }
 
 /// A pager that is not reading makes ftr queue its output; past this much,
@@ -61,6 +119,7 @@ impl Output {
             theme,
             closed: false,
             failed: false,
+            waiting: None,
         }
     }
 
@@ -70,6 +129,43 @@ impl Output {
             .as_ref()
             .and(self.file.as_ref())
             .map(AsRawFd::as_raw_fd)
+    }
+
+    /// Shows what is being traced, on the pager's screen only (never in a
+    /// file or a pipe), so that a trace that finds nothing at first does not
+    /// look like a hang; from then on, `q` works before the screen is full.
+    pub fn announce(&mut self, what: &str) {
+        if self.pager.is_none() {
+            return;
+        }
+        self.waiting = Waiting::new();
+        if self.waiting.is_some() {
+            let mut line = Vec::new();
+            let text = format!("ftr: tracing {what}; q quits");
+            self.theme.paint(&mut line, self.theme.dim, text.as_bytes());
+            line.push(b'\n');
+            self.write(&line);
+        }
+    }
+
+    /// Whether the user typed `q` while the pager had less than a screen
+    /// (see `Waiting`). The pager is then ended, as its own `q` would.
+    pub fn quit_typed(&mut self) -> bool {
+        let quit = self.waiting.as_mut().is_some_and(Waiting::quit_typed);
+        if quit {
+            if let Some(pager) = &self.pager {
+                // less leaves its read of the pipe, which is closed next, and
+                // then quits on the signal, putting the terminal back.
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pager.id() as i32),
+                    nix::sys::signal::Signal::SIGTERM,
+                );
+            }
+            self.closed = true;
+            self.pending.clear();
+            drop(self.file.take());
+        }
+        quit
     }
 
     /// The pager's pid: left out of system-wide traces, with ftr's own.
@@ -105,6 +201,9 @@ impl Output {
                 self.fail(&e);
             }
             return;
+        }
+        if self.waiting.as_mut().is_some_and(|w| w.fill(bytes)) {
+            self.waiting = None; // less has its screen and reads keys itself
         }
         self.pending.extend_from_slice(bytes);
         self.push();

@@ -45,6 +45,16 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     };
     let mut signals = Signals::install()?;
     let mut output = Output::open(&screen)?;
+    let funcs = match (args.graph_funcs.is_empty(), args.filter_funcs.is_empty()) {
+        (false, _) => format!(" under {}", args.graph_funcs.join(",")),
+        (true, false) => format!(" of {}", args.filter_funcs.join(",")),
+        (true, true) => String::new(),
+    };
+    output.announce(&format!(
+        "{}{funcs} for {}",
+        plan.tracer,
+        runner::whom(&args.target)
+    ));
     let mut session = Session::start(tracefs)?;
     let pids: Vec<i32> = match &workload {
         _ if args.target.system_wide => Vec::new(),
@@ -156,6 +166,10 @@ pub fn report(args: ReportArgs) -> Result<i32> {
 struct Plan {
     tracer: String,
     tids: Vec<i32>,
+    /// `-O` options: (name in options/, on).
+    trace_options: Vec<(String, bool)>,
+    /// `-C` as the mask tracing_cpumask takes.
+    cpumask: Option<String>,
 }
 
 impl Plan {
@@ -215,9 +229,61 @@ impl Plan {
                 }
             }
         }
+        let trace_options = args
+            .trace_options
+            .iter()
+            .map(|opt| trace_option(tracefs, opt))
+            .collect::<Result<_>>()?;
+        let cpumask = match &args.cpus {
+            Some(list) => Some(cpumask(list, &cpus_of(tracefs))?),
+            None => None,
+        };
         let tids = workload::threads_of(&args.target.pids)?;
-        Ok(Plan { tracer, tids })
+        Ok(Plan {
+            tracer,
+            tids,
+            trace_options,
+            cpumask,
+        })
     }
+}
+
+/// `-O name` or `-O noname`: the option file and the value it gets.
+fn trace_option(tracefs: &Tracefs, opt: &str) -> Result<(String, bool)> {
+    let (name, on) = match opt.strip_prefix("no") {
+        Some(rest) if tracefs.exists(&format!("options/{rest}")) => (rest, false),
+        _ => (opt, true),
+    };
+    if name.is_empty() || name.contains('/') || !tracefs.exists(&format!("options/{name}")) {
+        let all: Vec<String> = std::fs::read_dir(tracefs.path("options"))
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let hint = names::suggest(opt, all.iter().map(String::as_str))
+            .map(|s| format!("; did you mean `{s}`?"))
+            .unwrap_or_default();
+        return Err(Error::usage(format!(
+            "-O {opt}: no such trace option (not in {}/options){hint}",
+            tracefs.root().display()
+        )));
+    }
+    Ok((name.to_string(), on))
+}
+
+/// The CPUs tracefs has a buffer for (`per_cpu/cpuN`), ascending.
+fn cpus_of(tracefs: &Tracefs) -> Vec<usize> {
+    let mut cpus: Vec<usize> = std::fs::read_dir(tracefs.path("per_cpu"))
+        .map(|d| {
+            d.flatten()
+                .filter_map(|e| e.file_name().to_str()?.strip_prefix("cpu")?.parse().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    cpus.sort_unstable();
+    cpus
 }
 
 /// One `options/*` flag of the function_graph tracer.
@@ -328,24 +394,14 @@ fn arm(
             }
         }
     }
-    for opt in &args.trace_options {
-        let (name, on) = match opt.strip_prefix("no") {
-            Some(rest) if session.tracefs().exists(&format!("options/{rest}")) => (rest, false),
-            _ => (opt.as_str(), true),
-        };
-        if !session.tracefs().exists(&format!("options/{name}")) {
-            return Err(Error::usage(format!(
-                "-O {opt}: no such trace option (see {}/options)",
-                session.tracefs().root().display()
-            )));
-        }
-        option(session, name, on)?;
+    for (name, on) in &plan.trace_options {
+        option(session, name, *on)?;
     }
     if let Some(kb) = args.target.buffer_kb {
         session.set_global("buffer_size_kb", &kb.to_string())?;
     }
-    if let Some(cpus) = &args.cpus {
-        session.set_global("tracing_cpumask", &cpumask(cpus)?)?;
+    if let Some(mask) = &plan.cpumask {
+        session.set_global("tracing_cpumask", mask)?;
     }
     let list: Vec<String> = pids.iter().map(i32::to_string).collect();
     session.set_global("set_ftrace_pid", &list.join(" "))?;
@@ -378,8 +434,8 @@ fn option(session: &mut Session, name: &str, on: bool) -> Result<()> {
     Ok(())
 }
 
-/// `0-2,5` → a hex cpumask.
-fn cpumask(list: &str) -> Result<String> {
+/// `0-2,5` → a hex cpumask, each CPU one of `known` (when that is known).
+fn cpumask(list: &str, known: &[usize]) -> Result<String> {
     let bad = || Error::usage(format!("-C {list}: expected CPU numbers like 0-2,5"));
     let mut cpus = Vec::new();
     for part in list.split(',').filter(|p| !p.is_empty()) {
@@ -389,6 +445,15 @@ fn cpumask(list: &str) -> Result<String> {
             _ => return Err(bad()),
         };
         cpus.extend(a..=b);
+    }
+    if let Some(c) = cpus
+        .iter()
+        .find(|c| !known.is_empty() && !known.contains(c))
+    {
+        let (first, last) = (known[0], known[known.len() - 1]);
+        return Err(Error::usage(format!(
+            "-C {list}: this machine has no CPU {c} (its CPUs are {first}-{last}, see per_cpu/ in tracefs)"
+        )));
     }
     let top = cpus.iter().max().ok_or_else(bad)?;
     // The kernel takes comma-separated 32-bit groups, most significant first.
@@ -447,10 +512,13 @@ mod tests {
 
     #[test]
     fn cpu_masks_in_32_bit_groups() {
-        assert_eq!(cpumask("0-2,5").unwrap(), "00000027");
-        assert_eq!(cpumask("0,40").unwrap(), "00000100,00000001");
-        assert!(cpumask("3-1").is_err());
-        assert!(cpumask("x").is_err());
-        assert!(cpumask("").is_err());
+        assert_eq!(cpumask("0-2,5", &[]).unwrap(), "00000027");
+        assert_eq!(cpumask("0,40", &[]).unwrap(), "00000100,00000001");
+        assert!(cpumask("3-1", &[]).is_err());
+        assert!(cpumask("x", &[]).is_err());
+        assert!(cpumask("", &[]).is_err());
+        assert_eq!(cpumask("1", &[0, 1]).unwrap(), "00000002");
+        let err = cpumask("0-2", &[0, 1]).unwrap_err().msg;
+        assert!(err.contains("no CPU 2") && err.contains("0-1"), "{err}");
     }
 }

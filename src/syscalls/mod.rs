@@ -34,6 +34,12 @@ pub fn run(args: TraceArgs) -> Result<i32> {
     let (tracefs, plan, mut workload) = runner::prepare(&args.target, |fs| Plan::new(fs, &args))?;
     let mut signals = Signals::install()?;
     let mut output = Output::open(&args.output)?;
+    let names: Vec<&str> = plan.syscalls.iter().map(|s| s.name.as_str()).collect();
+    let what = match args.syscalls {
+        Some(_) if names.len() <= 6 => names.join(","),
+        _ => format!("{} syscalls", names.len()),
+    };
+    output.announce(&format!("{what} of {}", runner::whom(&args.target)));
     let mut session = Session::start(tracefs)?;
     let inst = session.create_instance()?;
     let tids: Vec<i32> = match &workload {
