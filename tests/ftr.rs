@@ -1453,3 +1453,104 @@ fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
     );
     assert_same(&before, "Ctrl-C in less");
 }
+
+/// A trace that finds nothing at first (coreutils sleep uses
+/// clock_nanosleep, not nanosleep): less has no screen to show and reads no
+/// key. ftr's first line on the pager says what is traced, and `q` ends it
+/// within a second; the line goes to the terminal only.
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn q_in_an_empty_pager_ends_the_trace() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    let dir = tmpdir("tmux-empty");
+    let status = dir.join("status");
+    let saved = dir.join("saved.txt");
+    let session = format!("ftr-test-empty-{}", std::process::id());
+    let cmd = format!(
+        "env -u LESS -u PAGER -u FTR_PAGER {} trace -e nanosleep -- sh -c 'while :; do sleep 0.01; done'; echo $? > {}",
+        env!("CARGO_BIN_EXE_ftr"),
+        status.display()
+    );
+    let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
+    tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        &session,
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &cmd,
+    ]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut screen = String::new();
+    while !screen.contains("ftr: tracing") && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+        screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout)
+            .into_owned();
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    tmux(&["send-keys", "-t", &session, "q"]);
+    let pressed = Instant::now();
+    while !status.exists() && pressed.elapsed() < Duration::from_secs(3) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let took = pressed.elapsed();
+    tmux(&["kill-session", "-t", &session]);
+    let _ = Command::new("pkill")
+        .args(["-f", "while :; do sleep 0.01"])
+        .status();
+    assert!(
+        screen.contains("ftr: tracing nanosleep of `sh -c while :; do sleep 0.01; done`; q quits"),
+        "the screen says what is traced: {screen}"
+    );
+    assert!(
+        status.exists() && took < Duration::from_secs(1),
+        "q ended ftr within a second ({took:?})"
+    );
+    // The same trace to a file or a pipe has no such line.
+    let (_, out, _) = run(ftr().args(["trace", "-e", "nanosleep", "--", "true"]));
+    run(ftr()
+        .args(["trace", "-e", "nanosleep", "-o"])
+        .arg(&saved)
+        .args(["--", "true"]));
+    assert!(!out.contains("ftr: tracing"), "{out}");
+    assert!(!fs::read_to_string(&saved).unwrap().contains("ftr: tracing"));
+    assert_same(&before, "q in an empty pager");
+}
+
+/// Each message ftr prints is one write(2): the closing line was six.
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn messages_are_written_whole() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    let log = tmpdir("strace").join("log");
+    let out = Command::new("strace")
+        .args(["-o"])
+        .arg(&log)
+        .args(["-s", "200", "-e", "trace=write", "-e", "signal=none", "-qq"])
+        .arg(env!("CARGO_BIN_EXE_ftr"))
+        .args(["trace", "-e", "write", "--", "true"])
+        .output()
+        .expect("strace is needed for this test (apt-get install strace)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = fs::read_to_string(&log).unwrap();
+    let to_stderr: Vec<&str> = log.lines().filter(|l| l.starts_with("write(2,")).collect();
+    assert_eq!(
+        to_stderr.len(),
+        1,
+        "the closing line in one write: {to_stderr:?}"
+    );
+    assert!(
+        to_stderr[0].contains("ftr: 0 syscalls traced, 0 events lost\\n"),
+        "{log}"
+    );
+    assert_same(&before, "strace");
+}
