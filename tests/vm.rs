@@ -422,13 +422,54 @@ fn check(ver: &str) {
     );
     assert!(text.contains("--force"), "{ver}: {text}");
 
-    // kill -9 leaves the tracer on; ftr reset puts it back.
+    // Values the plan rejects, and one only the kernel can refuse: one
+    // line each, exit 125, nothing changed (the snapshots above).
+    for (name, says) in [
+        ("badcpu", "no CPU 7"),
+        ("badcpulist", "expected CPU numbers"),
+        ("badopt", "no such trace option"),
+        ("badevent", "did you mean `sched:sched_switch`?"),
+        ("nomem", "buffer_size_kb"),
+    ] {
+        let (text, rc) = run.get(name);
+        assert_eq!(rc, 125, "{ver} {name}: {text}");
+        assert_eq!(text.lines().count(), 1, "{ver} {name}: one line: {text}");
+        assert!(text.contains(says), "{ver} {name}: {text}");
+    }
+
+    // A panic with tracing armed (a build with test-hooks) restores.
+    let (text, rc) = run.get("panic");
+    assert_eq!(rc, 101, "{ver}: {text}");
+    assert!(text.contains("FTR_TEST_PANIC"), "{ver}: {text}");
+
+    // kill -9: the guardian restores, without ftr reset.
     let (text, _) = run.get("kill9");
     assert!(
-        text.contains("tracer after kill -9: function_graph"),
+        text.contains("tracer while running: function_graph"),
         "{ver}: {text}"
     );
-    assert!(text.contains("tracer after reset: nop"), "{ver}: {text}");
+    assert!(
+        text.contains("tracer after kill -9, no reset: nop"),
+        "{ver}: {text}"
+    );
+    // Its guardian killed too: the next run repairs before its checks.
+    let (text, rc) = run.get("kill9-both");
+    assert!(
+        text.contains("tracer after kill -9 of both: function_graph"),
+        "{ver}: {text}"
+    );
+    assert_eq!(rc, 0, "{ver}: the next run is not refused: {text}");
+    assert!(text.contains("restored what ftr (pid"), "{ver}: {text}");
+    assert!(text.contains("__x64_sys_pwritev2();"), "{ver}: {text}");
+
+    // A system without /run, and another tool's probe that outlived it all.
+    assert!(run.text.contains("no /run before ftr"), "{ver}");
+    assert!(
+        run.text
+            .contains("probes at the end: p:othertool/vfsr vfs_read"),
+        "{ver}: {}",
+        run.text
+    );
 }
 
 #[test]

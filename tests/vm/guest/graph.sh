@@ -12,6 +12,9 @@ snap() {
            trace_options trace_clock tracing_cpumask buffer_size_kb; do
     [ -e $T/$f ] && { echo "== $f"; cat $T/$f; }
   done
+  for f in dynamic_events kprobe_events; do
+    [ -e $T/$f ] && { echo "== $f"; cat $T/$f; }
+  done
   for o in $T/options/*; do echo "$o=$(cat $o)"; done
   echo "instances: $(ls $T/instances)"
   echo "journals: $(ls /run/ftr 2>/dev/null)"
@@ -46,8 +49,11 @@ seed() {
   echo 1 > $T/set_ftrace_pid
 }
 
-mkdir -p /run
+# No /run here, as on minimal systems: ftr makes what it needs.
 echo "kernel $(uname -r)"
+[ -d /run ] && echo "/run exists before ftr" || echo "no /run before ftr"
+# Another tool's probe: it must survive every way out.
+echo 'p:othertool/vfsr vfs_read' >> $T/dynamic_events || echo "cannot add the kprobe"
 seed
 snap > /tmp/before
 
@@ -98,6 +104,21 @@ check typo
 # Debian builds these kernels without CONFIG_FUNCTION_GRAPH_RETVAL.
 run noretval ftr -G __x64_sys_pwritev2 --graph-opts depth=2,retval --no-pager -- pwv2 1
 check noretval
+# Values the plan rejects: one line, exit 125, nothing changed.
+run badcpu ftr -C 7 -G __x64_sys_pwritev2 --no-pager -- pwv2 1
+check badcpu
+run badcpulist ftr -C 1-x -G __x64_sys_pwritev2 --no-pager -- pwv2 1
+check badcpulist
+run badopt ftr -O funcgraph-nosuch -G __x64_sys_pwritev2 --no-pager -- pwv2 1
+check badopt
+run badevent ftr -e sched:sched_swtch -G __x64_sys_pwritev2 --no-pager -- pwv2 1
+check badevent
+# A value only the kernel can refuse (no memory for the buffer): rolled back.
+run nomem ftr -m 64G -G __x64_sys_pwritev2 --no-pager -- pwv2 1
+check nomem
+# A panic with tracing armed: the session puts everything back.
+run panic env FTR_TEST_PANIC=1 ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- pwv2 1
+check panic
 # SIGTERM in the middle of a trace: passed on to the command, which dies of it.
 # (SIGINT would be ignored by a background job of a non-interactive shell.)
 echo "==== BEGIN sigterm"
@@ -129,7 +150,7 @@ run busy ftr -G __x64_sys_pwritev2 --no-pager -- pwv2 1
 check busy
 echo nop > $T/current_tracer
 snap > /tmp/before
-# kill -9, then ftr reset.
+# kill -9: the guardian puts everything back, with no ftr reset.
 echo "==== BEGIN kill9"
 ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /dev/null 2>&1 &
 fpid=$!
@@ -137,11 +158,30 @@ sleep 6
 echo "tracer while running: $(cat $T/current_tracer)"
 kill -9 $fpid
 wait $fpid 2>/dev/null
-echo "tracer after kill -9: $(cat $T/current_tracer)"
-ftr reset
-echo "tracer after reset: $(cat $T/current_tracer)"
+i=0
+while [ "$(cat $T/current_tracer)" != nop ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+echo "tracer after kill -9, no reset: $(cat $T/current_tracer) (after $((i * 100)) ms)"
 echo "==== END kill9 rc=0"
+pkill sleeper 2>/dev/null
 check kill9
+# kill -9 of ftr and its guardian: the next ftr repairs it before its own
+# checks (which would otherwise find a tracer active).
+echo "==== BEGIN kill9-both"
+ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /dev/null 2>&1 &
+fpid=$!
+sleep 6
+gpid=$(sed -n 's/^guardian //p' /run/ftr/$fpid)
+echo "guardian: ${gpid:-none}"
+kill -9 $gpid
+kill -9 $fpid
+wait $fpid 2>/dev/null
+sleep 1
+echo "tracer after kill -9 of both: $(cat $T/current_tracer)"
+pkill sleeper 2>/dev/null
+ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- pwv2 1
+echo "==== END kill9-both rc=$?"
+check kill9-both
 kill $spid 2>/dev/null
 pkill sleeper 2>/dev/null
+echo "probes at the end: $(cat $T/dynamic_events)"
 echo done
