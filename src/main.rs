@@ -15,7 +15,7 @@ mod names;
 mod output;
 mod reader;
 mod ringbuf;
-mod runner;
+mod run;
 mod session;
 mod signals;
 mod style;

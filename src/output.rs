@@ -89,8 +89,7 @@ const MAX_PENDING: usize = 64 << 20;
 
 impl Output {
     pub fn open(args: &OutputArgs) -> Result<Output> {
-        let color = wants_color(args.color, args.file.is_some());
-        let theme = Theme::new(color);
+        let theme = theme_for(args);
         if let Some(path) = &args.file {
             let file = File::create(path).map_err(|e| {
                 Error::usage(format!("-o {}: cannot create it: {e}", path.display()))
@@ -299,6 +298,12 @@ impl Drop for Output {
             }
         }
     }
+}
+
+/// The colors output to `args` gets: decided before a pager takes stdout,
+/// so a mode can know them while it plans.
+pub fn theme_for(args: &OutputArgs) -> Theme {
+    Theme::new(wants_color(args.color, args.file.is_some()))
 }
 
 fn dup_stdout() -> Result<File> {

@@ -45,7 +45,7 @@ struct Cpu {
 /// some arm64 kernels).
 fn page_size(tracefs: &Tracefs, rel: &str) -> usize {
     let kb = tracefs
-        .read(&format!("{rel}/buffer_subbuf_size_kb"))
+        .read(&below(rel, "buffer_subbuf_size_kb"))
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok());
     if let Some(kb) = kb {
@@ -63,6 +63,15 @@ fn page_size(tracefs: &Tracefs, rel: &str) -> usize {
             Some(field("offset:")? + field("size:")?)
         })
         .unwrap_or(4096)
+}
+
+/// `name` in the buffer at `rel`: an instance, or the top level when `rel` is
+/// empty (a leading `/` would make the path absolute, outside tracefs).
+fn below(rel: &str, name: &str) -> String {
+    match rel {
+        "" => name.to_string(),
+        rel => format!("{rel}/{name}"),
+    }
 }
 
 /// Parses `now ts:  2049.142019` from a per-CPU `stats` file, in ns.
@@ -89,9 +98,10 @@ pub struct RawReader {
 }
 
 impl RawReader {
-    /// Opens `per_cpu/cpuN/trace_pipe_raw` of the instance at `rel`.
+    /// Opens `per_cpu/cpuN/trace_pipe_raw` of the instance at `rel` (the
+    /// top level if empty).
     pub fn open(tracefs: &Tracefs, rel: &str) -> Result<RawReader> {
-        let per_cpu = tracefs.path(&format!("{rel}/per_cpu"));
+        let per_cpu = tracefs.path(&below(rel, "per_cpu"));
         let dir = std::fs::read_dir(&per_cpu).map_err(|e| Error::io("list", &per_cpu, &e))?;
         let mut cpus = Vec::new();
         for entry in dir.flatten() {
@@ -224,7 +234,17 @@ impl RawReader {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_now;
+    use super::{below, parse_now};
+
+    #[test]
+    fn the_top_level_buffer_stays_inside_tracefs() {
+        let root = std::path::Path::new("/sys/kernel/tracing");
+        assert_eq!(root.join(below("", "per_cpu")), root.join("per_cpu"));
+        assert_eq!(
+            below("instances/ftr-1", "per_cpu"),
+            "instances/ftr-1/per_cpu"
+        );
+    }
 
     #[test]
     fn reads_the_buffer_clock_from_stats() {

@@ -19,6 +19,14 @@ use crate::tracefs::{self, Tracefs};
 /// removes its own lines there and never truncates them.
 const SHARED: [&str; 3] = ["dynamic_events", "kprobe_events", "uprobe_events"];
 
+/// Where a mode records: ftr's own instance, or the top level (the graph
+/// tracers on kernels that have them only there).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Buffer {
+    Instance,
+    TopLevel,
+}
+
 pub struct Session {
     tracefs: Tracefs,
     journal: Option<Journal>,
@@ -33,7 +41,7 @@ pub struct Session {
 impl Session {
     /// Starts a session: opens this process's journal and its guardian.
     /// (What killed ftr processes left is repaired before the plan, by
-    /// `runner::prepare`.)
+    /// `run::prepare`.)
     pub fn start(tracefs: Tracefs) -> Result<Session> {
         let mut journal = Journal::create(tracefs.root())?;
         let guardian = Guardian::start(&mut journal);
@@ -79,6 +87,28 @@ impl Session {
         Ok(rel)
     }
 
+    /// Sets a knob of ftr's own instance (removed at the end, so nothing to
+    /// journal); `name` is relative to the instance.
+    pub fn set_instance(&mut self, name: &str, value: &str) -> Result<()> {
+        let Some(instance) = &self.instance else {
+            return Err(Error::setup("internal error: no instance to set knobs in"));
+        };
+        write(
+            &self.tracefs,
+            &format!("instances/{instance}/{name}"),
+            value,
+        )
+    }
+
+    /// Turns recording on or off where the mode records.
+    pub fn record(&mut self, buffer: &Buffer, on: bool) -> Result<()> {
+        let value = if on { "1" } else { "0" };
+        match buffer {
+            Buffer::Instance => self.set_instance("tracing_on", value),
+            Buffer::TopLevel => self.set_global("tracing_on", value),
+        }
+    }
+
     /// Changes a knob outside ftr's instance, journaling its old value first.
     /// The same knob written twice keeps its first old value.
     pub fn set_global(&mut self, rel: &str, value: &str) -> Result<()> {
@@ -98,7 +128,7 @@ impl Session {
             })?;
             self.knobs.push((rel.to_string(), old));
         }
-        self.tracefs.write(rel, value)
+        write(&self.tracefs, rel, value)
     }
 
     fn journal_mut(&mut self) -> Result<&mut Journal> {
@@ -208,14 +238,14 @@ fn undo(tracefs: &Tracefs, entries: &[Entry]) -> Vec<String> {
     for entry in entries.iter().rev() {
         match entry {
             Entry::Knob { rel, old } if !knobs_restored => {
-                if let Err(e) = tracefs.write(rel, old) {
+                if let Err(e) = write(tracefs, rel, old) {
                     problems.push(e.to_string());
                 }
             }
             Entry::Line { rel, remove, .. } if !knobs_restored => {
                 // The object may never have been made (ftr died before the
                 // write): the kernel's ENOENT then means it is gone already.
-                match tracefs.append(rel, remove) {
+                match append(tracefs, rel, remove) {
                     Err(e) if e.kind() != std::io::ErrorKind::NotFound => problems.push(format!(
                         "cannot write `{remove}` to {}: {e}",
                         tracefs.path(rel).display()
@@ -235,6 +265,24 @@ fn undo(tracefs: &Tracefs, entries: &[Entry]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Writes `value` to a knob, truncating it first (a list file takes one line
+/// per write(2); write_all goes on with the rest). Only the session writes
+/// tracefs, so no mode can write around the journal.
+fn write(tracefs: &Tracefs, rel: &str, value: &str) -> Result<()> {
+    let path = tracefs.path(rel);
+    tracefs::write_file(&path, value).map_err(|e| tracefs::write_error(&path, value, &e))
+}
+
+/// Adds one line to a file that holds objects of several tools
+/// (`dynamic_events`): opened for appending, never truncated.
+fn append(tracefs: &Tracefs, rel: &str, line: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    fs::OpenOptions::new()
+        .append(true)
+        .open(tracefs.path(rel))?
+        .write_all(format!("{line}\n").as_bytes())
 }
 
 fn remove_instance(root: &Path, name: &str) -> std::result::Result<(), String> {

@@ -1,7 +1,7 @@
 //! Finding, mounting and reading/writing tracefs.
 //!
-//! Everything here is plain file access; which knobs get changed, and how they
-//! are put back, is decided by `session`.
+//! Finding and reading tracefs. Writing is `session`'s alone (it journals
+//! every change first), so `Tracefs` has no write method.
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write};
@@ -82,22 +82,6 @@ impl Tracefs {
         })
     }
 
-    /// Writes `value` to a knob, truncating it first. List files (set_event,
-    /// filters) may take one line per write(2); `write_all` goes on with the rest.
-    pub fn write(&self, rel: &str, value: &str) -> Result<()> {
-        let path = self.path(rel);
-        write_file(&path, value).map_err(|e| write_error(&path, value, &e))
-    }
-
-    /// Adds one line to a file that holds objects of several tools
-    /// (`dynamic_events`): opened for appending, never truncated.
-    pub fn append(&self, rel: &str, line: &str) -> io::Result<()> {
-        OpenOptions::new()
-            .append(true)
-            .open(self.path(rel))?
-            .write_all(format!("{line}\n").as_bytes())
-    }
-
     /// Unmounts tracefs if ftr mounted it and nothing else holds it.
     pub fn unmount_if_ours(&self) {
         if self.mounted_here {
@@ -106,6 +90,7 @@ impl Tracefs {
     }
 }
 
+/// Writes a knob's file (for `session`, the one writer).
 pub fn write_file(path: &Path, value: &str) -> io::Result<()> {
     let mut f = OpenOptions::new().write(true).truncate(true).open(path)?;
     // An empty write does nothing; O_TRUNC alone clears list files.
@@ -122,7 +107,8 @@ fn missing(path: &Path) -> Error {
     ))
 }
 
-fn write_error(path: &Path, value: &str, err: &io::Error) -> Error {
+/// The error for a failed write of `value` to `path`, worded with the fix.
+pub fn write_error(path: &Path, value: &str, err: &io::Error) -> Error {
     if err.kind() == io::ErrorKind::NotFound {
         return missing(path);
     }

@@ -1503,7 +1503,7 @@ fn q_in_an_empty_pager_ends_the_trace() {
         .args(["-f", "while :; do sleep 0.01"])
         .status();
     assert!(
-        screen.contains("ftr: tracing nanosleep of `sh -c while :; do sleep 0.01; done`; q quits"),
+        screen.contains("ftr: tracing nanosleep for `sh -c while :; do sleep 0.01; done`; q quits"),
         "the screen says what is traced: {screen}"
     );
     assert!(

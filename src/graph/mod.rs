@@ -14,12 +14,10 @@ use std::os::unix::fs::OpenOptionsExt;
 use crate::cli::{GraphArgs, OutputArgs, ReportArgs};
 use crate::error::{warn, Error, Result};
 use crate::names;
-use crate::output::Output;
-use crate::runner;
-use crate::session::Session;
-use crate::signals::Signals;
+use crate::output::{self, Output};
+use crate::run::{self, Armed, Flow, Mode, Who};
+use crate::session::{Buffer, Session};
 use crate::tracefs::Tracefs;
-use crate::workload;
 
 pub mod parse;
 mod render;
@@ -28,97 +26,93 @@ mod view;
 use view::View;
 
 pub fn run(args: GraphArgs) -> Result<i32> {
-    let (tracefs, plan, mut workload) = runner::prepare(&args.target, |fs| Plan::new(fs, &args))?;
     // -o saves the kernel's stream unchanged (for `ftr report`) while the
     // rendered graph still goes to the screen.
-    let saved =
-        match &args.output.file {
-            Some(path) => Some(File::create(path).map_err(|e| {
-                Error::usage(format!("-o {}: cannot create it: {e}", path.display()))
-            })?),
-            None => None,
-        };
     let screen = OutputArgs {
         file: None,
         pager: args.output.pager,
         color: args.output.color,
     };
-    let mut signals = Signals::install()?;
-    let mut output = Output::open(&screen)?;
-    let funcs = match (args.graph_funcs.is_empty(), args.filter_funcs.is_empty()) {
-        (false, _) => format!(" under {}", args.graph_funcs.join(",")),
-        (true, false) => format!(" of {}", args.filter_funcs.join(",")),
-        (true, true) => String::new(),
-    };
-    output.announce(&format!(
-        "{}{funcs} for {}",
-        plan.tracer,
-        runner::whom(&args.target)
-    ));
-    let mut session = Session::start(tracefs)?;
-    let pids: Vec<i32> = match &workload {
-        _ if args.target.system_wide => Vec::new(),
-        Some(w) => vec![w.pid.as_raw()],
-        None => plan.tids.clone(),
-    };
-    let quiet = runner::ftr_pids(&output);
-    arm(&mut session, &plan, &args, &pids, &quiet)?;
-    runner::test_panic();
-    let pipe = open_pipe(session.tracefs())?;
-    let exits = runner::exit_watch(workload.as_ref(), &args.target.pids);
-    match args.delay {
-        // -D (as perf's): the command starts now, tracing MS milliseconds later.
-        Some(delay) => {
-            if let Some(w) = workload.as_mut() {
-                w.go()?;
-            }
-            runner::pause(delay, &signals);
-            session.set_global("tracing_on", "1")?;
-        }
-        None => {
-            session.set_global("tracing_on", "1")?;
-            if let Some(w) = workload.as_mut() {
-                w.go()?;
-            }
-        }
-    }
-    let mut view = View::new(output.theme, args.errno_names, saved);
-    let stop = runner::Loop {
-        output: &mut output,
-        signals: &mut signals,
-        exits: &exits,
-        timeout: args.target.timeout,
-        workload: workload.as_ref(),
-    }
-    .run(&[pipe.as_raw_fd()], |output| {
-        drain(&pipe, &mut view);
-        output.write(&view.out);
-        view.out.clear();
-    });
-    // Stop recording, take the rest, then put everything back.
-    let _ = session.set_global("tracing_on", "0");
-    drain_all(&pipe, &mut view);
-    view.finish();
-    drop(pipe);
-    let problems = session.finish();
-    output.write(&view.out);
-    runner::end(stop, workload.as_ref(), output, problems);
-    let t = &view.tally;
-    if t.lost > 0 || t.lost_unknown {
-        let more = if t.lost_unknown {
-            " (and more, count unknown)"
-        } else {
-            ""
+    run::run(&args.target, &screen, args.delay, |fs| {
+        Graph::plan(fs, &args, &screen)
+    })
+}
+
+/// The mode: the tracer's knobs, then the kernel's text stream, colored.
+struct Graph<'a> {
+    args: &'a GraphArgs,
+    plan: Plan,
+    view: View,
+    pipe: Option<File>,
+}
+
+impl<'a> Graph<'a> {
+    fn plan(tracefs: &Tracefs, args: &'a GraphArgs, screen: &OutputArgs) -> Result<Graph<'a>> {
+        let plan = Plan::new(tracefs, args)?;
+        let saved = match &args.output.file {
+            Some(path) => Some(File::create(path).map_err(|e| {
+                Error::usage(format!("-o {}: cannot create it: {e}", path.display()))
+            })?),
+            None => None,
         };
-        warn(format_args!(
-            "{} lines, {} events lost{more}",
-            t.lines, t.lost
-        ));
+        let view = View::new(output::theme_for(screen), args.errno_names, saved);
+        Ok(Graph {
+            args,
+            plan,
+            view,
+            pipe: None,
+        })
     }
-    if let Some(table) = t.errno_table() {
-        warn(table.trim_end());
+}
+
+impl Mode for Graph<'_> {
+    fn what(&self) -> String {
+        let args = self.args;
+        let funcs = match (args.graph_funcs.is_empty(), args.filter_funcs.is_empty()) {
+            (false, _) => format!(" under {}", args.graph_funcs.join(",")),
+            (true, false) => format!(" of {}", args.filter_funcs.join(",")),
+            (true, true) => String::new(),
+        };
+        format!("{}{funcs}", self.plan.tracer)
     }
-    Ok(runner::command_status(workload.as_mut(), &mut signals))
+
+    fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed> {
+        arm(session, &self.plan, self.args, who)?;
+        let pipe = open_pipe(session.tracefs())?;
+        let data = vec![pipe.as_raw_fd()];
+        self.pipe = Some(pipe);
+        Ok(Armed {
+            buffer: Buffer::TopLevel,
+            data,
+        })
+    }
+
+    fn round(&mut self, out: &mut Vec<u8>) -> Flow {
+        if let Some(pipe) = &self.pipe {
+            drain(pipe, &mut self.view);
+        }
+        std::mem::swap(out, &mut self.view.out);
+        Flow::Go
+    }
+
+    fn finish(&mut self, _: &Tracefs, out: &mut Vec<u8>) -> Vec<String> {
+        if let Some(pipe) = self.pipe.take() {
+            drain_all(&pipe, &mut self.view);
+        }
+        self.view.finish();
+        out.append(&mut self.view.out);
+        let t = &self.view.tally;
+        let mut closing = Vec::new();
+        if t.lost > 0 || t.lost_unknown {
+            let more = match t.lost_unknown {
+                true => " (and more, count unknown)",
+                false => "",
+            };
+            closing.push(format!("{} lines, {} events lost{more}", t.lines, t.lost));
+        }
+        closing.extend(t.errno_table().map(|table| table.trim_end().to_string()));
+        closing
+    }
 }
 
 /// `ftr report FILE`: renders a saved trace (`-o`, `cat trace`, `trace-cmd show`).
@@ -165,7 +159,6 @@ pub fn report(args: ReportArgs) -> Result<i32> {
 /// Checked before anything is changed.
 struct Plan {
     tracer: String,
-    tids: Vec<i32>,
     /// `-O` options: (name in options/, on).
     trace_options: Vec<(String, bool)>,
     /// `-C` as the mask tracing_cpumask takes.
@@ -238,10 +231,8 @@ impl Plan {
             Some(list) => Some(cpumask(list, &cpus_of(tracefs))?),
             None => None,
         };
-        let tids = workload::threads_of(&args.target.pids)?;
         Ok(Plan {
             tracer,
-            tids,
             trace_options,
             cpumask,
         })
@@ -369,14 +360,11 @@ fn check_function(flag: &str, f: &str, known: &[&str]) -> Result<()> {
     )))
 }
 
-/// Writes every knob through the session (journaled first), tracer last.
-fn arm(
-    session: &mut Session,
-    plan: &Plan,
-    args: &GraphArgs,
-    pids: &[i32],
-    quiet: &str,
-) -> Result<()> {
+/// Writes every knob through the session (journaled first), tracer last;
+/// recording stays off (the run turns it on).
+fn arm(session: &mut Session, plan: &Plan, args: &GraphArgs, who: &Who) -> Result<()> {
+    let pids = &who.tids;
+    let quiet = who.quiet.as_str();
     let o = &args.opts;
     let lines = |v: &[String]| v.join("\n");
     session.set_global("tracing_on", "0")?;
@@ -387,7 +375,7 @@ fn arm(
         session.set_global("set_graph_notrace", &lines(&args.nograph_funcs))?;
         session.set_global("max_graph_depth", &o.depth.unwrap_or(0).to_string())?;
         session.set_global("tracing_thresh", &o.thresh_us.unwrap_or(0).to_string())?;
-        let proc = o.verbose || pids.len() != 1 || args.target.inherit || args.target.system_wide;
+        let proc = o.verbose || pids.len() != 1 || who.inherit;
         for o in graph_options(args, proc) {
             if o.asked || o.always {
                 option(session, o.name, o.on)?;

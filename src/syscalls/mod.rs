@@ -10,19 +10,16 @@ mod stats;
 pub mod table;
 
 use std::collections::HashMap;
-use std::os::fd::RawFd;
 
 use crate::cli::{Summary, TraceArgs};
-use crate::error::{warn, Result};
+use crate::error::Result;
 use crate::format::{read_int, read_str, Field, Format};
-use crate::output::Output;
+use crate::output;
 use crate::reader::{Item, RawReader};
-use crate::runner;
-use crate::session::Session;
-use crate::signals::Signals;
+use crate::run::{self, Armed, Flow, Mode, Who};
+use crate::session::{Buffer, Session};
 use crate::style::Theme;
 use crate::tracefs::Tracefs;
-use crate::workload;
 use render::Call;
 use stats::Stats;
 use table::Syscall;
@@ -31,83 +28,103 @@ use table::Syscall;
 const MAX_ENTER: usize = 128;
 
 pub fn run(args: TraceArgs) -> Result<i32> {
-    let (tracefs, plan, mut workload) = runner::prepare(&args.target, |fs| Plan::new(fs, &args))?;
-    let mut signals = Signals::install()?;
-    let mut output = Output::open(&args.output)?;
-    let names: Vec<&str> = plan.syscalls.iter().map(|s| s.name.as_str()).collect();
-    let what = match args.syscalls {
-        Some(_) if names.len() <= 6 => names.join(","),
-        _ => format!("{} syscalls", names.len()),
-    };
-    output.announce(&format!("{what} of {}", runner::whom(&args.target)));
-    let mut session = Session::start(tracefs)?;
-    let inst = session.create_instance()?;
-    let tids: Vec<i32> = match &workload {
-        _ if args.target.system_wide => Vec::new(),
-        Some(w) => vec![w.pid.as_raw()],
-        None => plan.tids.clone(),
-    };
-    let quiet = runner::ftr_pids(&output);
-    arm(&session, &inst, &plan, &tids, &quiet, &args)?;
-    runner::test_panic();
-    let mut reader = RawReader::open(session.tracefs(), &inst)?;
-    let mut tracer = Tracer::new(&plan, &args, output.theme);
-    if let Some(w) = &workload {
-        tracer.comms.insert(w.pid.as_raw(), w.comm.clone());
-        tracer.gated = Some(w.pid.as_raw());
+    run::run(&args.target, &args.output, None, |fs| {
+        Trace::plan(fs, &args)
+    })
+}
+
+/// The mode: its plan, then the tracer that turns records into lines.
+struct Trace {
+    plan: Plan,
+    buffer_kb: Option<u64>,
+    summary: Summary,
+    hist: bool,
+    tracer: Tracer,
+    reader: Option<RawReader>,
+    /// ftr's instance, relative to the tracefs root.
+    inst: String,
+}
+
+impl Trace {
+    fn plan(tracefs: &Tracefs, args: &TraceArgs) -> Result<Trace> {
+        let plan = Plan::new(tracefs, args)?;
+        let tracer = Tracer::new(&plan, args, output::theme_for(&args.output));
+        Ok(Trace {
+            plan,
+            buffer_kb: args.target.buffer_kb,
+            summary: args.summary,
+            hist: args.hist,
+            tracer,
+            reader: None,
+            inst: String::new(),
+        })
     }
-    let exits = runner::exit_watch(workload.as_ref(), &plan.pids);
-    tracer.t0 = reader.now();
-    if let Some(w) = workload.as_mut() {
-        w.go()?;
+}
+
+impl Mode for Trace {
+    fn what(&self) -> String {
+        let names: Vec<&str> = self.plan.syscalls.iter().map(|s| s.name.as_str()).collect();
+        match self.plan.all {
+            false if names.len() <= 6 => names.join(","),
+            _ => format!("{} syscalls", names.len()),
+        }
     }
 
-    let data: Vec<RawFd> = reader.fds().collect();
-    let stop = runner::Loop {
-        output: &mut output,
-        signals: &mut signals,
-        exits: &exits,
-        timeout: args.target.timeout,
-        workload: workload.as_ref(),
+    fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed> {
+        self.inst = session.create_instance()?;
+        arm(session, &self.plan, who, self.buffer_kb)?;
+        let reader = RawReader::open(session.tracefs(), &self.inst)?;
+        if let Some((pid, comm)) = &who.command {
+            self.tracer.comms.insert(*pid, comm.clone());
+            self.tracer.gated = Some(*pid);
+        }
+        self.tracer.t0 = reader.now();
+        let data = reader.fds().collect();
+        self.reader = Some(reader);
+        Ok(Armed {
+            buffer: Buffer::Instance,
+            data,
+        })
     }
-    .run(&data, |output| {
-        let now = reader.now();
-        reader.drain(Some(now), |item, data| tracer.handle(item, data));
-        output.write(&tracer.out);
-        tracer.out.clear();
-    });
-    // The workload has exited or tracing was stopped: stop recording (in
-    // ftr's own instance) and take what is left.
-    let _ = session.tracefs().write(&format!("{inst}/tracing_on"), "0");
-    reader.drain_all(|item, data| tracer.handle(item, data));
-    tracer.finish();
-    if args.summary != Summary::None {
-        let rows: Vec<(&str, &Stats)> = tracer
-            .syscalls
-            .iter()
-            .zip(&tracer.stats)
-            .map(|(s, st)| (s.name.as_str(), st))
-            .collect();
-        render::summary(&mut tracer.out, &output.theme, &rows, args.hist);
+
+    fn round(&mut self, out: &mut Vec<u8>) -> Flow {
+        if let Some(reader) = self.reader.as_mut() {
+            let now = reader.now();
+            let tracer = &mut self.tracer;
+            reader.drain(Some(now), |item, data| tracer.handle(item, data));
+        }
+        std::mem::swap(out, &mut self.tracer.out);
+        Flow::Go
     }
-    let lost = tracer.lost.max(kernel_lost(session.tracefs(), &inst));
-    drop(reader);
-    // Restore before writing the rest: a reader that is slow to take it
-    // (a paused terminal, `| less`) must not keep tracing on.
-    let problems = session.finish();
-    output.write(&tracer.out);
-    runner::end(stop, workload.as_ref(), output, problems);
-    let traced = tracer.stats.iter().map(|s| s.calls).sum::<u64>() + tracer.unpaired;
-    warn(format_args!("{traced} syscalls traced, {lost} events lost"));
-    Ok(runner::command_status(workload.as_mut(), &mut signals))
+
+    fn finish(&mut self, tracefs: &Tracefs, out: &mut Vec<u8>) -> Vec<String> {
+        let tracer = &mut self.tracer;
+        if let Some(mut reader) = self.reader.take() {
+            reader.drain_all(|item, data| tracer.handle(item, data));
+        }
+        tracer.finish();
+        if self.summary != Summary::None {
+            let rows: Vec<(&str, &Stats)> = tracer
+                .syscalls
+                .iter()
+                .zip(&tracer.stats)
+                .map(|(s, st)| (s.name.as_str(), st))
+                .collect();
+            render::summary(&mut tracer.out, &tracer.theme, &rows, self.hist);
+        }
+        out.append(&mut tracer.out);
+        let lost = tracer.lost.max(kernel_lost(tracefs, &self.inst));
+        let traced = tracer.stats.iter().map(|s| s.calls).sum::<u64>() + tracer.unpaired;
+        vec![format!("{traced} syscalls traced, {lost} events lost")]
+    }
 }
 
 /// Everything decided before tracefs is touched: bad input fails here.
 struct Plan {
     syscalls: Vec<Syscall>,
+    /// No -e: every syscall.
+    all: bool,
     internal: Internal,
-    pids: Vec<i32>,
-    tids: Vec<i32>,
 }
 
 /// Events ftr records for itself, to know each task's name.
@@ -126,7 +143,6 @@ impl Plan {
             .iter()
             .map(|n| table::load(tracefs, "events", n))
             .collect::<Result<Vec<_>>>()?;
-        let tids = workload::threads_of(&args.target.pids)?;
         let load = |event: &str, a: &str, b: &str| -> Option<(u16, Field, Field)> {
             let f = Format::parse(&tracefs.read(&format!("events/{event}/format")).ok()?)?;
             Some((f.id, f.field(a)?.clone(), f.field(b)?.clone()))
@@ -138,39 +154,28 @@ impl Plan {
         };
         Ok(Plan {
             syscalls,
+            all: args.syscalls.is_none(),
             internal,
-            pids: args.target.pids.clone(),
-            tids,
         })
     }
 }
 
-/// Configures ftr's instance and turns the events on.
-fn arm(
-    session: &Session,
-    inst: &str,
-    plan: &Plan,
-    tids: &[i32],
-    quiet: &str,
-    args: &TraceArgs,
-) -> Result<()> {
-    let fs = session.tracefs();
-    let knob = |name: &str, value: &str| fs.write(&format!("{inst}/{name}"), value);
-    if let Some(kb) = args.target.buffer_kb {
-        knob("buffer_size_kb", &kb.to_string())?;
+/// Configures ftr's instance and turns the events on (recording stays off
+/// until the run turns it on).
+fn arm(session: &mut Session, plan: &Plan, who: &Who, buffer_kb: Option<u64>) -> Result<()> {
+    session.set_instance("tracing_on", "0")?;
+    if let Some(kb) = buffer_kb {
+        session.set_instance("buffer_size_kb", &kb.to_string())?;
     }
     // Wake the reader when a quarter of a CPU's buffer is full.
-    let _ = knob("buffer_percent", "25");
-    if !tids.is_empty() {
-        knob(
-            "options/event-fork",
-            if args.target.inherit { "1" } else { "0" },
-        )?;
-        let list: Vec<String> = tids.iter().map(i32::to_string).collect();
-        knob("set_event_pid", &list.join(" "))?;
-    } else if fs.exists(&format!("{inst}/set_event_notrace_pid")) {
+    let _ = session.set_instance("buffer_percent", "25");
+    if !who.tids.is_empty() {
+        session.set_instance("options/event-fork", if who.inherit { "1" } else { "0" })?;
+        let list: Vec<String> = who.tids.iter().map(i32::to_string).collect();
+        session.set_instance("set_event_pid", &list.join(" "))?;
+    } else if session.tracefs().exists("set_event_notrace_pid") {
         // System-wide: leave out ftr's own reading and writing.
-        knob("set_event_notrace_pid", quiet)?;
+        session.set_instance("set_event_notrace_pid", &who.quiet)?;
     }
     let mut events = String::new();
     for s in &plan.syscalls {
@@ -189,7 +194,7 @@ fn arm(
             events.push('\n');
         }
     }
-    knob("set_event", &events)
+    session.set_instance("set_event", &events)
 }
 
 /// What an event id means to ftr.

@@ -1,6 +1,12 @@
-//! What every tracing mode does around its own work: checks before tracefs
-//! is touched, the command held at its gate, the one event loop, and the end
-//! (pager, signals, exit status).
+//! The one run sequence every tracing mode plugs into, in the order that
+//! matters:
+//!
+//! plan (every check, no writes) → arm (journaled writes, through the
+//! session) → start the command and recording → loop → stop recording →
+//! drain (the mode closes its tracefs files) → restore → flush → exit status.
+//!
+//! A mode supplies its plan (the closure given to `run`), its arming, its
+//! per-round work and its finish ([`Mode`]); everything else is here, once.
 
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd, RawFd};
 use std::time::{Duration, Instant};
@@ -8,12 +14,137 @@ use std::time::{Duration, Instant};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::Signal;
 
-use crate::cli::Target;
+use crate::cli::{OutputArgs, Target};
 use crate::error::{warn, Result};
 use crate::output::Output;
+use crate::session::{Buffer, Session};
 use crate::signals::Signals;
 use crate::tracefs::Tracefs;
 use crate::workload::{self, Workload};
+
+/// What a tracing mode supplies; [`run`] owns the order.
+pub trait Mode {
+    /// What is traced, for the pager's first line ("openat", "function_graph
+    /// under vfs_read"); `run` adds whom.
+    fn what(&self) -> String;
+    /// Writes every knob the mode needs, through the session only (so each
+    /// is journaled, or in ftr's own instance), with recording off: `run`
+    /// turns it on when the command starts. Says where it records and which
+    /// descriptors bring its data.
+    fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed>;
+    /// One round of the loop: read what arrived and render it into `out`.
+    /// May end the run (a kernel-side stop such as a threshold).
+    fn round(&mut self, out: &mut Vec<u8>) -> Flow;
+    /// Recording has stopped: take what is left, close every tracefs file the
+    /// mode holds (its instance is removed next), and render the rest and
+    /// any summary into `out`. Returns the closing lines, for stderr.
+    fn finish(&mut self, tracefs: &Tracefs, out: &mut Vec<u8>) -> Vec<String>;
+}
+
+/// What arming set up.
+pub struct Armed {
+    /// Where the mode records: `run` turns recording on and off there.
+    pub buffer: Buffer,
+    /// Readable when data has arrived.
+    pub data: Vec<RawFd>,
+}
+
+/// Whom to trace, as known once the command is forked.
+pub struct Who {
+    /// Thread ids to filter on; empty: the whole system.
+    pub tids: Vec<i32>,
+    /// Follow children (options/event-fork, function-fork).
+    pub inherit: bool,
+    /// ftr's own pids and its pager's, left out of system-wide traces.
+    pub quiet: String,
+    /// The command ftr started, still at its gate: (pid, name after exec).
+    pub command: Option<(i32, String)>,
+}
+
+/// Whether the run goes on after a round.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Go,
+    /// The mode saw the end of its trace (the kernel stopped tracing).
+    Stop,
+}
+
+/// Runs a mode from its plan to the command's exit status. `plan` reads
+/// tracefs and checks everything; it fails before anything is written.
+/// `delay` (-D) starts recording that long after the command.
+pub fn run<M: Mode>(
+    target: &Target,
+    output: &OutputArgs,
+    delay: Option<Duration>,
+    plan: impl FnOnce(&Tracefs) -> Result<M>,
+) -> Result<i32> {
+    let tids = workload::threads_of(&target.pids)?;
+    let (tracefs, mode, mut workload) = prepare(target, plan)?;
+    let mut signals = Signals::install()?;
+    let mut output = Output::open(output)?;
+    output.announce(&format!("{} for {}", mode.what(), whom(target)));
+    let mut session = Session::start(tracefs)?;
+    // Bound after the session, so dropped before it on every way out: the
+    // mode's tracefs files must be closed before its instance is removed.
+    let mut mode = mode;
+    let who = Who {
+        tids: match &workload {
+            _ if target.system_wide => Vec::new(),
+            Some(w) => vec![w.pid.as_raw()],
+            None => tids,
+        },
+        inherit: target.inherit,
+        quiet: ftr_pids(&output),
+        command: workload.as_ref().map(|w| (w.pid.as_raw(), w.comm.clone())),
+    };
+    let armed = mode.arm(&mut session, &who)?;
+    test_panic();
+    let exits = exit_watch(workload.as_ref(), &target.pids);
+    match delay {
+        // -D (as perf's): the command starts now, recording DELAY later.
+        Some(delay) => {
+            if let Some(w) = workload.as_mut() {
+                w.go()?;
+            }
+            pause(delay, &signals);
+            session.record(&armed.buffer, true)?;
+        }
+        None => {
+            session.record(&armed.buffer, true)?;
+            if let Some(w) = workload.as_mut() {
+                w.go()?;
+            }
+        }
+    }
+    let mut out = Vec::with_capacity(64 * 1024);
+    let stop = Loop {
+        output: &mut output,
+        signals: &mut signals,
+        exits: &exits,
+        timeout: target.timeout,
+        workload: workload.as_ref(),
+    }
+    .run(&armed.data, |output| {
+        let flow = mode.round(&mut out);
+        output.write(&out);
+        out.clear();
+        flow
+    });
+    // Stop recording before the drain, so that the drain ends.
+    if let Err(e) = session.record(&armed.buffer, false) {
+        warn(e);
+    }
+    let closing = mode.finish(session.tracefs(), &mut out);
+    // Restore before writing the rest: a reader that is slow to take it (a
+    // paused terminal, `| less`) must not keep tracing on.
+    let problems = session.finish();
+    output.write(&out);
+    end(stop, workload.as_ref(), output, problems);
+    for line in closing {
+        warn(line);
+    }
+    Ok(command_status(workload.as_mut(), &mut signals))
+}
 
 /// How often a mode's `round` runs when nothing wakes the loop sooner.
 const TICK: Duration = Duration::from_millis(100);
@@ -21,7 +152,7 @@ const TICK: Duration = Duration::from_millis(100);
 /// Finds tracefs, lets the mode check everything it needs (`plan`), and forks
 /// the command at its gate. Bad input fails here, with tracefs untouched (a
 /// tracefs mounted for the occasion is unmounted again).
-pub fn prepare<P>(
+fn prepare<P>(
     target: &Target,
     plan: impl FnOnce(&Tracefs) -> Result<P>,
 ) -> Result<(Tracefs, P, Option<Workload>)> {
@@ -53,7 +184,7 @@ pub fn prepare<P>(
 
 /// For the tests that prove a panic restores tracefs (Session's Drop): with
 /// `--features test-hooks`, FTR_TEST_PANIC panics once tracing is armed.
-pub fn test_panic() {
+fn test_panic() {
     #[cfg(feature = "test-hooks")]
     if std::env::var_os("FTR_TEST_PANIC").is_some() {
         panic!("FTR_TEST_PANIC is set: panicking with tracing armed");
@@ -61,7 +192,7 @@ pub fn test_panic() {
 }
 
 /// Whom a trace follows, for the line that says what is being traced.
-pub fn whom(target: &Target) -> String {
+fn whom(target: &Target) -> String {
     if !target.command.is_empty() {
         let words: Vec<String> = target
             .command
@@ -82,7 +213,7 @@ pub fn whom(target: &Target) -> String {
 }
 
 /// How the loop learns that a traced process is gone.
-pub enum Exit {
+enum Exit {
     /// A pidfd: readable once the process has exited.
     Fd(OwnedFd),
     /// No pidfd (a thread id, or a kernel before 5.3): looked at every tick.
@@ -91,7 +222,7 @@ pub enum Exit {
 
 /// What to watch for the end of tracing: the command, or every `-p`
 /// process. Empty when tracing the whole system.
-pub fn exit_watch(workload: Option<&Workload>, pids: &[i32]) -> Vec<Exit> {
+fn exit_watch(workload: Option<&Workload>, pids: &[i32]) -> Vec<Exit> {
     let pids = match workload {
         Some(w) => vec![w.pid.as_raw()],
         None => pids.to_vec(),
@@ -113,16 +244,18 @@ fn process_exited(pid: i32) -> bool {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stop {
+enum Stop {
     /// The traced processes exited, or --timeout passed.
     Done,
     /// ftr got SIGINT/SIGTERM/SIGHUP/SIGQUIT (passed on to the command).
     Signal,
     /// The reader went away: the user quit the pager, or stdout closed.
     ReaderGone,
+    /// The mode ended it (its round said Flow::Stop).
+    Mode,
 }
 
-pub struct Loop<'a> {
+struct Loop<'a> {
     pub output: &'a mut Output,
     pub signals: &'a mut Signals,
     pub exits: &'a [Exit],
@@ -134,7 +267,7 @@ impl Loop<'_> {
     /// The one poll loop: waits for trace data (`data`), a signal, the pager
     /// or the traced processes, runs `round` to read and show what arrived,
     /// and says why it stopped.
-    pub fn run(&mut self, data: &[RawFd], mut round: impl FnMut(&mut Output)) -> Stop {
+    pub fn run(&mut self, data: &[RawFd], mut round: impl FnMut(&mut Output) -> Flow) -> Stop {
         let deadline = self.timeout.map(|t| Instant::now() + t);
         let mut exited = vec![false; self.exits.len()];
         loop {
@@ -186,9 +319,10 @@ impl Loop<'_> {
             drop(fds);
 
             // A pager that is not reading: leave the data in the kernel for now.
-            if !self.output.is_backed_up() {
-                round(self.output);
-            }
+            let flow = match self.output.is_backed_up() {
+                false => round(self.output),
+                true => Flow::Go,
+            };
             self.output.push();
 
             if got_signal {
@@ -203,6 +337,9 @@ impl Loop<'_> {
             if pager_gone || self.output.reader_gone() || self.output.quit_typed() {
                 return Stop::ReaderGone;
             }
+            if flow == Flow::Stop {
+                return Stop::Mode;
+            }
             if !exited.is_empty() && exited.iter().all(|&e| e) {
                 return Stop::Done;
             }
@@ -215,7 +352,7 @@ impl Loop<'_> {
 
 /// After tracefs is restored: ends the command if the user quit the view,
 /// waits for the user to leave the pager, reports restore problems.
-pub fn end(stop: Stop, workload: Option<&Workload>, output: Output, problems: Vec<String>) {
+fn end(stop: Stop, workload: Option<&Workload>, output: Output, problems: Vec<String>) {
     if stop == Stop::ReaderGone {
         if let Some(w) = workload {
             w.signal(Signal::SIGTERM);
@@ -229,7 +366,7 @@ pub fn end(stop: Stop, workload: Option<&Workload>, output: Output, problems: Ve
 
 /// ftr's exit status: the command's, once it ends. Signals that arrive
 /// meanwhile still reach it, so ftr never needs kill -9.
-pub fn command_status(workload: Option<&mut Workload>, signals: &mut Signals) -> i32 {
+fn command_status(workload: Option<&mut Workload>, signals: &mut Signals) -> i32 {
     let Some(w) = workload else { return 0 };
     let exit = workload::pidfd(w.pid.as_raw());
     loop {
@@ -252,14 +389,14 @@ pub fn command_status(workload: Option<&mut Workload>, signals: &mut Signals) ->
 
 /// ftr and its pager, left out of system-wide traces (they would trace
 /// their own reading and writing).
-pub fn ftr_pids(output: &Output) -> String {
+fn ftr_pids(output: &Output) -> String {
     let mut pids = vec![std::process::id().to_string()];
     pids.extend(output.pager_pid().map(|p| p.to_string()));
     pids.join(" ")
 }
 
 /// Sleeps for -D, unless a signal comes first (the loop then sees it).
-pub fn pause(delay: Duration, signals: &Signals) {
+fn pause(delay: Duration, signals: &Signals) {
     // SAFETY: the descriptor outlives the poll call.
     let mut fds = [PollFd::new(
         unsafe { BorrowedFd::borrow_raw(signals.fd()) },
