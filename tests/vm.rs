@@ -91,7 +91,7 @@ fn boot(ver: &str) -> Run {
         .get(ver)
         .unwrap_or_else(|| panic!("kernel {ver} from kernels.sh"));
     let out = Command::new(Path::new(ROOT).join("tests/vm/run-guest.sh"))
-        .env("FTR_VM_TIMEOUT", "400")
+        .env("FTR_VM_TIMEOUT", "900")
         .arg(vmlinux)
         .arg(Path::new(ROOT).join("tests/vm/guest/graph.sh"))
         .arg(ftr)

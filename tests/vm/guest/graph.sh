@@ -32,6 +32,13 @@ check() { # name
   if cmp -s /tmp/before /tmp/after; then echo "SNAPSHOT $1 same"; else echo "SNAPSHOT $1 DIFFERENT"; diff /tmp/before /tmp/after | head -20; fi
 }
 
+# Waits until ftr has armed function_graph (switching takes seconds under TCG).
+armed() {
+  i=0
+  while [ "$(cat $T/current_tracer)" != function_graph ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+  sleep 1
+}
+
 run() { # name, command...
   name=$1; shift
   echo "==== BEGIN $name"
@@ -124,7 +131,7 @@ check panic
 echo "==== BEGIN sigterm"
 ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /tmp/sigint.out 2>&1 &
 fpid=$!
-sleep 6
+armed
 kill -TERM $fpid
 wait $fpid
 echo "==== END sigterm rc=$?"
@@ -135,7 +142,7 @@ check sigterm
 echo "==== BEGIN sigint"
 ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 200 > /tmp/sigint2.out 2>&1 &
 fpid=$!
-sleep 6
+armed
 kill -INT $fpid
 sleep 4
 echo "tracer after SIGINT, command still running: $(cat $T/current_tracer)"
@@ -154,7 +161,7 @@ snap > /tmp/before
 echo "==== BEGIN kill9"
 ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /dev/null 2>&1 &
 fpid=$!
-sleep 6
+armed
 echo "tracer while running: $(cat $T/current_tracer)"
 kill -9 $fpid
 wait $fpid 2>/dev/null
@@ -169,7 +176,7 @@ check kill9
 echo "==== BEGIN kill9-both"
 ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /dev/null 2>&1 &
 fpid=$!
-sleep 6
+armed
 gpid=$(sed -n 's/^guardian //p' /run/ftr/$fpid)
 echo "guardian: ${gpid:-none}"
 kill -9 $gpid
