@@ -1379,6 +1379,75 @@ fn help_to_a_closed_pipe_is_fine() {
     let _ = std::io::stderr().flush();
 }
 
+/// ftr in a real terminal (tmux, `cols`x`rows`), paging through the real
+/// `less`; `shell` is the rest of ftr's command line, as sh reads it.
+/// ftr's exit status lands in a file once it ends.
+struct Terminal {
+    session: String,
+    status: PathBuf,
+}
+
+impl Terminal {
+    fn start(name: &str, cols: u16, rows: u16, shell: &str) -> Terminal {
+        for tool in ["tmux", "less"] {
+            assert!(
+                Command::new(tool).arg("-V").output().is_ok(),
+                "{tool} is needed for this test (apt-get install {tool})"
+            );
+        }
+        let status = tmpdir(name).join("status");
+        let session = format!("ftr-test-{name}-{}", std::process::id());
+        let cmd = format!(
+            "env -u LESS -u PAGER -u FTR_PAGER {} {shell}; echo $? > {}",
+            env!("CARGO_BIN_EXE_ftr"),
+            status.display()
+        );
+        let (cols, rows) = (cols.to_string(), rows.to_string());
+        Terminal::tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            &session,
+            "-x",
+            &cols,
+            "-y",
+            &rows,
+            &cmd,
+        ]);
+        Terminal { session, status }
+    }
+
+    fn tmux(args: &[&str]) -> Output {
+        Command::new("tmux").args(args).output().expect("tmux")
+    }
+
+    fn screen(&self) -> String {
+        let shown = Terminal::tmux(&["capture-pane", "-t", &self.session, "-p"]);
+        String::from_utf8_lossy(&shown.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        Terminal::tmux(&["send-keys", "-t", &self.session, keys]);
+    }
+
+    /// ftr's exit status, once it has ended (waiting up to `limit`).
+    fn status(&self, limit: Duration) -> Option<String> {
+        let started = Instant::now();
+        while !self.status.exists() && started.elapsed() < limit {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        fs::read_to_string(&self.status)
+            .ok()
+            .map(|s| s.trim().to_string())
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        Terminal::tmux(&["kill-session", "-t", &self.session]);
+    }
+}
+
 /// Ctrl-C while the trace is shown in the real `less` (in a tmux terminal):
 /// tracing stops and tracefs is restored at once, the user stays in less,
 /// and `q` then ends ftr with the command's status.
@@ -1386,33 +1455,13 @@ fn help_to_a_closed_pipe_is_fine() {
 #[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
     let _g = tracing_machine();
-    for tool in ["tmux", "less"] {
-        assert!(
-            Command::new(tool).arg("-V").output().is_ok(),
-            "{tool} is needed for this test (apt-get install {tool})"
-        );
-    }
     let before = snapshot();
-    let dir = tmpdir("tmux");
-    let status = dir.join("status");
-    let session = format!("ftr-test-{}", std::process::id());
-    let cmd = format!(
-        "env -u LESS -u PAGER -u FTR_PAGER {} trace -e openat,clock_nanosleep -- sh -c 'while :; do cat /etc/hostname >/dev/null; sleep 0.2; done'; echo $? > {}",
-        env!("CARGO_BIN_EXE_ftr"),
-        status.display()
+    let term = Terminal::start(
+        "tmux",
+        160,
+        40,
+        "trace -e openat,clock_nanosleep -- sh -c 'while :; do cat /etc/hostname >/dev/null; sleep 0.2; done'",
     );
-    let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "160",
-        "-y",
-        "40",
-        &cmd,
-    ]);
     let ours = || {
         fs::read_dir(Path::new(T).join("instances"))
             .map(|d| {
@@ -1426,10 +1475,9 @@ fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
         std::thread::sleep(Duration::from_millis(50));
     }
     std::thread::sleep(Duration::from_millis(700));
-    let screen =
-        String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout).into_owned();
+    let screen = term.screen();
     assert!(screen.contains("openat("), "less shows the trace: {screen}");
-    tmux(&["send-keys", "-t", &session, "C-c"]);
+    term.keys("C-c");
     let pressed = Instant::now();
     wait_for_cleanup();
     assert!(
@@ -1438,19 +1486,18 @@ fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
     );
     let during = snapshot();
     assert_eq!(during, before, "tracefs restored while less is still open");
-    assert!(!status.exists(), "ftr waits for the user to leave less");
-    tmux(&["send-keys", "-t", &session, "q"]);
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !status.exists() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    tmux(&["kill-session", "-t", &session]);
-    let code = fs::read_to_string(&status).unwrap_or_default();
     assert_eq!(
-        code.trim(),
-        "130",
+        term.status(Duration::ZERO),
+        None,
+        "ftr waits for the user to leave less"
+    );
+    term.keys("q");
+    assert_eq!(
+        term.status(Duration::from_secs(5)).as_deref(),
+        Some("130"),
         "the command died of SIGINT, and that is ftr's status"
     );
+    drop(term);
     assert_same(&before, "Ctrl-C in less");
 }
 
@@ -1463,42 +1510,25 @@ fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
 fn q_in_an_empty_pager_ends_the_trace() {
     let _g = tracing_machine();
     let before = snapshot();
-    let dir = tmpdir("tmux-empty");
-    let status = dir.join("status");
-    let saved = dir.join("saved.txt");
-    let session = format!("ftr-test-empty-{}", std::process::id());
-    let cmd = format!(
-        "env -u LESS -u PAGER -u FTR_PAGER {} trace -e nanosleep -- sh -c 'while :; do sleep 0.01; done'; echo $? > {}",
-        env!("CARGO_BIN_EXE_ftr"),
-        status.display()
+    let saved = tmpdir("empty-saved").join("saved.txt");
+    let term = Terminal::start(
+        "empty",
+        120,
+        30,
+        "trace -e nanosleep -- sh -c 'while :; do sleep 0.01; done'",
     );
-    let tmux = |args: &[&str]| Command::new("tmux").args(args).output().expect("tmux");
-    tmux(&[
-        "new-session",
-        "-d",
-        "-s",
-        &session,
-        "-x",
-        "120",
-        "-y",
-        "30",
-        &cmd,
-    ]);
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut screen = String::new();
     while !screen.contains("ftr: tracing") && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
-        screen = String::from_utf8_lossy(&tmux(&["capture-pane", "-t", &session, "-p"]).stdout)
-            .into_owned();
+        screen = term.screen();
     }
     std::thread::sleep(Duration::from_millis(300));
-    tmux(&["send-keys", "-t", &session, "q"]);
+    term.keys("q");
     let pressed = Instant::now();
-    while !status.exists() && pressed.elapsed() < Duration::from_secs(3) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let status = term.status(Duration::from_secs(3));
     let took = pressed.elapsed();
-    tmux(&["kill-session", "-t", &session]);
+    drop(term);
     let _ = Command::new("pkill")
         .args(["-f", "while :; do sleep 0.01"])
         .status();
@@ -1507,7 +1537,7 @@ fn q_in_an_empty_pager_ends_the_trace() {
         "the screen says what is traced: {screen}"
     );
     assert!(
-        status.exists() && took < Duration::from_secs(1),
+        status.is_some() && took < Duration::from_secs(1),
         "q ended ftr within a second ({took:?})"
     );
     // The same trace to a file or a pipe has no such line.
