@@ -21,8 +21,20 @@ use crate::signals::Signals;
 use crate::tracefs::Tracefs;
 use crate::workload;
 
+// The binary path (records → the kernel's text) is built and proven
+// against real kernels here; the live run sequence uses it next (issue 8).
+#[allow(dead_code)]
+mod events;
+#[allow(dead_code)]
+mod kernel_text;
 pub mod parse;
+#[cfg(test)]
+mod raw_fixtures;
+#[allow(dead_code)]
+mod records;
 mod render;
+#[allow(dead_code)]
+mod stream;
 mod view;
 
 use view::View;
