@@ -25,6 +25,8 @@ use crate::workload;
 // against real kernels here; the live run sequence uses it next (issue 8).
 #[allow(dead_code)]
 mod events;
+#[cfg(test)]
+mod handmade_tests;
 #[allow(dead_code)]
 mod kernel_text;
 pub mod parse;
