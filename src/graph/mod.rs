@@ -19,8 +19,22 @@ use crate::run::{self, Armed, Flow, Mode, Who};
 use crate::session::{Buffer, Session};
 use crate::tracefs::Tracefs;
 
+// The binary path (records → the kernel's text) is built and proven
+// against real kernels here; the live run sequence uses it next (issue 8).
+#[allow(dead_code)]
+mod events;
+#[cfg(test)]
+mod handmade_tests;
+#[allow(dead_code)]
+mod kernel_text;
 pub mod parse;
+#[cfg(test)]
+mod raw_fixtures;
+#[allow(dead_code)]
+mod records;
 mod render;
+#[allow(dead_code)]
+mod stream;
 mod view;
 
 use view::View;

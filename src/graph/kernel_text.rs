@@ -1,0 +1,905 @@
+//! Function-graph records to exactly the text the kernel prints for them in
+//! `trace` and `trace_pipe`: a port of the printing half of
+//! kernel/trace/trace_functions_graph.c (6.1 to 6.12, and the newer
+//! retval/retaddr forms), with trace_output.c's context columns for the
+//! function tracer. Pure: records in, bytes out; all state is per CPU, as
+//! the kernel keeps it.
+//!
+//! The caller gives each record together with the next record of the same
+//! CPU when there is one: that look-ahead is how the kernel tells a leaf
+//! (`f();`, entry and exit as one line) from a call with children (`f() {`).
+//! [`super::stream::Stream`] does that bookkeeping over the per-CPU streams.
+//!
+//! Not reproduced: funcgraph-args needs the kernel's BTF to name and type
+//! the arguments (without it ftr prints `()` where the kernel prints
+//! `(a=1, b=0x2)`); funcgraph-reltime (6.15+); the function tracer's
+//! latency-format columns (they need the next event's time on any CPU).
+
+use std::io::Write;
+use std::ops::Range;
+
+use super::events::EventText;
+use super::records::{Body, Common, Entry, Exit, Layouts, Record};
+use crate::kallsyms::Symbols;
+
+/// The kernel's FTRACE_RETFUNC_DEPTH: depths it remembers functions at.
+const RETFUNC_DEPTH: usize = 50;
+/// TRACE_GRAPH_PROCINFO_LENGTH: the width `comm-pid` is centred in.
+const PROCINFO_WIDTH: usize = 14;
+/// Task names are cut to this many bytes in the graph's proc column.
+const PROC_COMM_MAX: usize = 7;
+
+/// The trace options that change the text, read from `trace_options`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    pub cpu: bool,
+    pub proc_: bool,
+    pub abstime: bool,
+    pub duration: bool,
+    pub overhead: bool,
+    pub tail: bool,
+    pub irqs: bool,
+    pub overrun: bool,
+    pub retval: bool,
+    pub retval_hex: bool,
+    pub retaddr: bool,
+    pub latency: bool,
+    pub context_info: bool,
+    pub print_parent: bool,
+    pub sym_offset: bool,
+    pub sym_addr: bool,
+    pub irq_info: bool,
+}
+
+impl Default for Options {
+    /// The kernel's defaults.
+    fn default() -> Options {
+        Options {
+            cpu: true,
+            proc_: false,
+            abstime: false,
+            duration: true,
+            overhead: true,
+            tail: false,
+            irqs: true,
+            overrun: false,
+            retval: false,
+            retval_hex: false,
+            retaddr: false,
+            latency: false,
+            context_info: true,
+            print_parent: true,
+            sym_offset: false,
+            sym_addr: false,
+            irq_info: true,
+        }
+    }
+}
+
+impl Options {
+    /// Reads `trace_options` (`name` or `noname` per line); options it does
+    /// not list keep the kernel's default.
+    pub fn from_trace_options(text: &str) -> Options {
+        let mut o = Options::default();
+        for line in text.lines().map(str::trim) {
+            let (name, on) = match line.strip_prefix("no") {
+                Some(name) => (name, false),
+                None => (line, true),
+            };
+            let slot = match name {
+                "funcgraph-cpu" => &mut o.cpu,
+                "funcgraph-proc" => &mut o.proc_,
+                "funcgraph-abstime" => &mut o.abstime,
+                "funcgraph-duration" => &mut o.duration,
+                "funcgraph-overhead" => &mut o.overhead,
+                "funcgraph-tail" => &mut o.tail,
+                "funcgraph-irqs" => &mut o.irqs,
+                "funcgraph-overrun" => &mut o.overrun,
+                "funcgraph-retval" => &mut o.retval,
+                "funcgraph-retval-hex" => &mut o.retval_hex,
+                "funcgraph-retaddr" => &mut o.retaddr,
+                "latency-format" => &mut o.latency,
+                "context-info" => &mut o.context_info,
+                "print-parent" => &mut o.print_parent,
+                "sym-offset" => &mut o.sym_offset,
+                "sym-addr" => &mut o.sym_addr,
+                "irq-info" => &mut o.irq_info,
+                _ => continue,
+            };
+            *slot = on;
+        }
+        o
+    }
+}
+
+/// How return values read: `f(); /* = 0x0 */` and `} /* f = -22 */` from
+/// 6.5 to 6.12, `} /* f ret=-22 */` since retaddr support (6.13).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetvalStyle {
+    Equals,
+    Ret,
+}
+
+impl RetvalStyle {
+    /// From a kernel release (`uname -r`), e.g. `6.12.117+deb13-amd64`.
+    pub fn for_release(release: &str) -> RetvalStyle {
+        let mut nums = release
+            .split(|c: char| !c.is_ascii_digit())
+            .map(|n| n.parse::<u32>().unwrap_or(0));
+        let version = (nums.next().unwrap_or(0), nums.next().unwrap_or(0));
+        if version >= (6, 13) {
+            RetvalStyle::Ret
+        } else {
+            RetvalStyle::Equals
+        }
+    }
+}
+
+/// Which tracer wrote the buffer: it decides how every line is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tracer {
+    FunctionGraph,
+    Function,
+}
+
+/// `saved_cmdlines`: pid to comm, as trace_find_cmdline answers it.
+#[derive(Debug, Default)]
+pub struct Cmdlines {
+    /// Sorted by pid.
+    entries: Vec<(i32, Box<str>)>,
+}
+
+impl Cmdlines {
+    /// Parses `PID COMM` lines (a comm may contain spaces).
+    pub fn parse(text: &str) -> Cmdlines {
+        let mut entries: Vec<(i32, Box<str>)> = text
+            .lines()
+            .filter_map(|l| {
+                let (pid, comm) = l.split_once(' ')?;
+                Some((pid.parse().ok()?, comm.into()))
+            })
+            .collect();
+        entries.sort_by_key(|e| e.0);
+        entries.dedup_by_key(|e| e.0);
+        Cmdlines { entries }
+    }
+
+    /// The comm the kernel shows for `pid`: `<idle>` for 0, `<...>` for a
+    /// task it did not save.
+    pub fn comm(&self, pid: i32) -> &str {
+        if pid == 0 {
+            return "<idle>";
+        }
+        if pid < 0 {
+            return "<XXX>";
+        }
+        match self.entries.binary_search_by_key(&pid, |e| e.0) {
+            Ok(at) => &self.entries[at].1,
+            Err(_) => "<...>",
+        }
+    }
+}
+
+/// What the kernel knows besides the records: the things a buffer's text
+/// depends on, read once.
+#[derive(Debug)]
+pub struct Kernel {
+    pub layouts: Layouts,
+    pub symbols: Symbols,
+    pub cmdlines: Cmdlines,
+    /// nr_cpu_ids: the CPU column is as wide as the largest CPU number.
+    pub nr_cpu_ids: u32,
+    pub options: Options,
+    pub tracer: Tracer,
+    pub retval_style: RetvalStyle,
+}
+
+/// The kernel's `struct fgraph_cpu_data`.
+#[derive(Debug, Clone)]
+struct CpuState {
+    last_pid: i32,
+    /// Where comments indent to.
+    depth: i32,
+    /// The depth an irq-entry function was entered at while funcgraph-irqs
+    /// is off (its calls are hidden until it returns), or -1.
+    depth_irq: i32,
+    /// The function entered at each depth, to spot returns without entries.
+    enter_funcs: [u64; RETFUNC_DEPTH],
+}
+
+impl CpuState {
+    fn new() -> CpuState {
+        CpuState {
+            last_pid: -1,
+            depth: 0,
+            depth_irq: -1,
+            enter_funcs: [0; RETFUNC_DEPTH],
+        }
+    }
+}
+
+/// Whether a call into the irq entry text opens or closes a marker line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum IrqMark {
+    Enter,
+    Return,
+}
+
+/// What the duration column holds.
+#[derive(Debug, Clone, Copy)]
+enum Cell {
+    Time(u64),
+    /// No duration: spaces, then the column's bar.
+    Blank,
+    /// Around an irq marker: the start and end of the column.
+    Start,
+    End,
+}
+
+/// The printer: what it knows of the kernel, and each CPU's state.
+pub struct KernelText {
+    printer: Printer,
+    cpus: Vec<CpuState>,
+}
+
+/// Everything that does not change while printing (records borrow from it
+/// while the CPU state changes).
+struct Printer {
+    kernel: Kernel,
+    events: EventText,
+    /// `__irqentry_text_start..__irqentry_text_end`, when kallsyms has it.
+    irq_text: Option<Range<u64>>,
+    cpu_width: usize,
+}
+
+impl KernelText {
+    pub fn new(kernel: Kernel) -> KernelText {
+        let events = EventText::new(kernel.layouts.others());
+        let irq_text = kernel
+            .symbols
+            .address_of("__irqentry_text_start")
+            .zip(kernel.symbols.address_of("__irqentry_text_end"))
+            .map(|(start, end)| start..end);
+        let cpu_width = kernel.nr_cpu_ids.saturating_sub(1).to_string().len();
+        KernelText {
+            cpus: vec![CpuState::new(); kernel.nr_cpu_ids.max(1) as usize],
+            printer: Printer {
+                kernel,
+                events,
+                irq_text,
+                cpu_width,
+            },
+        }
+    }
+
+    pub fn layouts(&self) -> &Layouts {
+        &self.printer.kernel.layouts
+    }
+
+    /// `CPU:N [LOST M EVENTS]`: the kernel lost events on `cpu` here
+    /// (`count` 0: it did not say how many).
+    pub fn lost(&self, cpu: u32, count: u64, out: &mut Vec<u8>) {
+        let _ = match count {
+            0 => writeln!(out, "CPU:{cpu} [LOST EVENTS]"),
+            n => writeln!(out, "CPU:{cpu} [LOST {n} EVENTS]"),
+        };
+    }
+
+    /// Prints the record `rec`, recorded on `cpu` at `ts` (ns). `next` is
+    /// the next record of the same CPU, if it is known yet; the answer says
+    /// whether this line used it up (a leaf's exit), so that the caller
+    /// skips it. A record that does not decode prints nothing.
+    pub fn record(
+        &mut self,
+        cpu: u32,
+        ts: u64,
+        rec: &[u8],
+        next: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let p = &self.printer;
+        let layouts = &p.kernel.layouts;
+        let Some(r) = layouts.decode(rec) else {
+            return false;
+        };
+        let cpu = cpu as usize;
+        if cpu >= self.cpus.len() {
+            self.cpus.resize(cpu + 1, CpuState::new());
+        }
+        let st = &mut self.cpus[cpu];
+        let line = Line {
+            cpu,
+            ts,
+            common: r.common,
+        };
+        match (p.kernel.tracer, r.body) {
+            (Tracer::FunctionGraph, Body::Entry(e)) => {
+                let leaf = next
+                    .and_then(|n| layouts.decode(n))
+                    .and_then(|n| leaf_exit(&r, &e, &n));
+                p.entry(st, &line, &e, leaf, out);
+                leaf.is_some()
+            }
+            (Tracer::FunctionGraph, Body::Exit(x)) => {
+                p.exit(st, &line, &x, out);
+                false
+            }
+            // The graph printer leaves function records to the default
+            // format, as the kernel does (TRACE_TYPE_UNHANDLED).
+            (Tracer::FunctionGraph, Body::Function { .. }) | (Tracer::Function, _) => {
+                p.plain(&line, &r.body, out);
+                false
+            }
+            (Tracer::FunctionGraph, body) => {
+                p.comment(st, &line, &body, out);
+                false
+            }
+        }
+    }
+}
+
+impl Printer {
+    // ---- graph lines (print_graph_entry / _return / _comment) ----
+
+    fn entry(
+        &self,
+        state: &mut CpuState,
+        line: &Line,
+        e: &Entry,
+        leaf: Option<Exit>,
+        out: &mut Vec<u8>,
+    ) {
+        if self.irq_hidden_entry(state, e.func, e.depth) {
+            return;
+        }
+        self.prologue(state, line, Some((IrqMark::Enter, e.func)), out);
+        let slot = usize::try_from(e.depth).ok().filter(|&d| d < RETFUNC_DEPTH);
+        match leaf {
+            Some(x) => {
+                // Comments after a leaf sit at its own depth.
+                state.depth = e.depth - 1;
+                if let Some(d) = slot {
+                    state.enter_funcs[d] = 0;
+                }
+                self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out);
+                indent(out, e.depth);
+                if self.with_retval(&x) || (self.kernel.options.retaddr && e.retaddr.is_some()) {
+                    self.leaf_with_retval(e, &x, out);
+                } else {
+                    self.kernel.symbols.write_ps(out, x.func);
+                    out.extend_from_slice(b"();");
+                }
+                out.push(b'\n');
+                self.irq_marker(line, IrqMark::Return, x.func, out);
+            }
+            None => {
+                state.depth = e.depth;
+                if let Some(d) = slot {
+                    state.enter_funcs[d] = e.func;
+                }
+                self.duration(Cell::Blank, out);
+                indent(out, e.depth);
+                self.kernel.symbols.write_ps(out, e.func);
+                out.extend_from_slice(b"() {");
+                if let (true, Some(ret)) = (self.kernel.options.retaddr, e.retaddr) {
+                    out.extend_from_slice(b" /* <-");
+                    self.kernel.symbols.write_ps_offset(out, ret);
+                    out.extend_from_slice(b" */");
+                }
+                out.push(b'\n');
+            }
+        }
+    }
+
+    fn exit(&self, state: &mut CpuState, line: &Line, x: &Exit, out: &mut Vec<u8>) {
+        if self.irq_hidden_return(state, x.depth) {
+            return;
+        }
+        // Comments after a return sit at the level of its brace.
+        state.depth = x.depth - 1;
+        let mut matched = true;
+        if let Some(d) = usize::try_from(x.depth).ok().filter(|&d| d < RETFUNC_DEPTH) {
+            matched = state.enter_funcs[d] == x.func;
+            state.enter_funcs[d] = 0;
+        }
+        self.prologue(state, line, None, out);
+        self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out);
+        indent(out, x.depth);
+        if self.with_retval(x) {
+            self.return_with_retval(x, out);
+        } else if matched && !self.kernel.options.tail {
+            out.push(b'}');
+        } else {
+            // Without its entry in the buffer the brace names its function.
+            out.extend_from_slice(b"} /* ");
+            self.kernel.symbols.write_ps(out, x.func);
+            out.extend_from_slice(b" */");
+        }
+        out.push(b'\n');
+        if self.kernel.options.overrun {
+            let _ = writeln!(out, " (Overruns: {})", x.overrun);
+        }
+        self.irq_marker(line, IrqMark::Return, x.func, out);
+    }
+
+    fn comment(&self, state: &mut CpuState, line: &Line, body: &Body, out: &mut Vec<u8>) {
+        let depth = state.depth;
+        self.prologue(state, line, None, out);
+        self.duration(Cell::Blank, out);
+        if depth > 0 {
+            indent(out, depth + 1);
+        }
+        out.extend_from_slice(b"/* ");
+        let start = out.len();
+        self.event_text(body, out);
+        // The kernel strips one final newline (trace_marker adds one).
+        if out.len() > start && out.last() == Some(&b'\n') {
+            out.pop();
+        }
+        out.extend_from_slice(b" */\n");
+    }
+
+    /// The body of a non-graph record, as its event's printer writes it.
+    fn event_text(&self, body: &Body, out: &mut Vec<u8>) {
+        match *body {
+            Body::Print { text, .. } => out.extend_from_slice(text),
+            Body::Bprint { fmt, .. } => {
+                // The format string lives in kernel memory (printk_formats):
+                // not decoded yet, so say which one it was.
+                let _ = write!(out, "bprint: fmt={fmt:#x}");
+            }
+            Body::Other { format, data } => self.events.write(out, format, data),
+            Body::Entry(_) | Body::Exit(_) | Body::Function { .. } => {}
+        }
+    }
+
+    fn with_retval(&self, x: &Exit) -> bool {
+        self.kernel.options.retval && x.retval.is_some()
+    }
+
+    /// A leaf with its return value and/or return address.
+    fn leaf_with_retval(&self, e: &Entry, x: &Exit, out: &mut Vec<u8>) {
+        let retval = x.retval.filter(|_| self.kernel.options.retval);
+        self.kernel.symbols.write_ps(out, x.func);
+        match self.kernel.retval_style {
+            RetvalStyle::Equals => {
+                out.extend_from_slice(b"(); /* = ");
+                self.retval_number(retval.unwrap_or(0), out);
+                out.extend_from_slice(b" */");
+            }
+            RetvalStyle::Ret => {
+                out.extend_from_slice(b"(); /*");
+                if let (true, Some(ret)) = (self.kernel.options.retaddr, e.retaddr) {
+                    out.extend_from_slice(b" <-");
+                    self.kernel.symbols.write_ps_offset(out, ret);
+                }
+                if let Some(v) = retval {
+                    out.extend_from_slice(b" ret=");
+                    self.retval_number(v, out);
+                }
+                out.extend_from_slice(b" */");
+            }
+        }
+    }
+
+    fn return_with_retval(&self, x: &Exit, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"} /* ");
+        self.kernel.symbols.write_ps(out, x.func);
+        out.extend_from_slice(match self.kernel.retval_style {
+            RetvalStyle::Equals => b" = ",
+            RetvalStyle::Ret => b" ret=",
+        });
+        self.retval_number(x.retval.unwrap_or(0), out);
+        out.extend_from_slice(b" */");
+    }
+
+    /// An errno-looking value (also as a sign-extended 32-bit int) prints
+    /// as a negative decimal, anything else in hex; funcgraph-retval-hex
+    /// prints all in hex.
+    fn retval_number(&self, v: u64, out: &mut Vec<u8>) {
+        let as_err = if v & (1 << 31) != 0 && v >> 32 == 0 {
+            v as u32 as i32 as i64
+        } else {
+            v as i64
+        };
+        let errno = (-4095..0).contains(&as_err);
+        let _ = if errno && !self.kernel.options.retval_hex {
+            write!(out, "{as_err}")
+        } else {
+            write!(out, "{v:#x}")
+        };
+    }
+
+    // ---- the columns before the body ----
+
+    /// print_graph_prologue: the context-switch banner when the pid on
+    /// this CPU changed, an irq marker before an entry into irq code, then
+    /// the context columns.
+    fn prologue(
+        &self,
+        state: &mut CpuState,
+        line: &Line,
+        irq: Option<(IrqMark, u64)>,
+        out: &mut Vec<u8>,
+    ) {
+        self.banner(state, line, out);
+        if let Some((mark, addr)) = irq {
+            self.irq_marker(line, mark, addr, out);
+        }
+        if self.kernel.options.context_info {
+            self.context(line, out);
+        }
+    }
+
+    fn context(&self, line: &Line, out: &mut Vec<u8>) {
+        let o = &self.kernel.options;
+        if o.abstime {
+            let (secs, ns) = (line.ts / 1_000_000_000, line.ts % 1_000_000_000);
+            let _ = write!(out, "{secs:5}.{:06} |  ", ns / 1000);
+        }
+        if o.cpu {
+            self.cpu_column(line.cpu, out);
+        }
+        if o.proc_ {
+            self.proc_column(line.common.pid, out);
+            out.extend_from_slice(b" | ");
+        }
+        if o.latency {
+            out.push(b' ');
+            lat_flags(&line.common, out);
+            out.extend_from_slice(b" | ");
+        }
+    }
+
+    fn banner(&self, state: &mut CpuState, line: &Line, out: &mut Vec<u8>) {
+        let pid = line.common.pid;
+        let prev = std::mem::replace(&mut state.last_pid, pid);
+        if prev == pid || prev == -1 {
+            return;
+        }
+        out.extend_from_slice(b" ------------------------------------------\n");
+        self.cpu_column(line.cpu, out);
+        self.proc_column(prev, out);
+        out.extend_from_slice(b" => ");
+        self.proc_column(pid, out);
+        out.extend_from_slice(b"\n ------------------------------------------\n\n");
+    }
+
+    fn cpu_column(&self, cpu: usize, out: &mut Vec<u8>) {
+        let _ = write!(out, " {cpu:>w$}) ", w = self.cpu_width);
+    }
+
+    /// `comm-pid` centred in 14 columns, the comm cut to 7 bytes.
+    fn proc_column(&self, pid: i32, out: &mut Vec<u8>) {
+        let comm = self.kernel.cmdlines.comm(pid).as_bytes();
+        let comm = &comm[..comm.len().min(PROC_COMM_MAX)];
+        let digits = decimal_len(pid);
+        let spaces = PROCINFO_WIDTH.saturating_sub(comm.len() + digits + 1);
+        out.resize(out.len() + spaces / 2, b' ');
+        out.extend_from_slice(comm);
+        let _ = write!(out, "-{pid}");
+        out.resize(out.len() + spaces - spaces / 2, b' ');
+    }
+
+    fn duration(&self, cell: Cell, out: &mut Vec<u8>) {
+        let o = &self.kernel.options;
+        if !o.duration || !o.context_info {
+            return;
+        }
+        match cell {
+            Cell::Blank => out.extend_from_slice(b"              |  "),
+            Cell::Start => out.extend_from_slice(b"  "),
+            Cell::End => out.extend_from_slice(b" |"),
+            Cell::Time(ns) => {
+                if o.overhead {
+                    out.push(mark(ns));
+                    out.push(b' ');
+                } else {
+                    out.extend_from_slice(b"  ");
+                }
+                write_duration(ns, out);
+                out.extend_from_slice(b"|  ");
+            }
+        }
+    }
+
+    // ---- irq entry text (funcgraph-irqs) ----
+
+    fn in_irq_text(&self, addr: u64) -> bool {
+        self.irq_text.as_ref().is_some_and(|r| r.contains(&addr))
+    }
+
+    /// print_graph_irq: with funcgraph-irqs on, a call into the irq entry
+    /// text gets a `==========>` line before it and `<==========` after.
+    fn irq_marker(&self, line: &Line, mark: IrqMark, addr: u64, out: &mut Vec<u8>) {
+        if !self.in_irq_text(addr) {
+            return;
+        }
+        if self.kernel.options.context_info {
+            self.context(line, out);
+        }
+        self.duration(Cell::Start, out);
+        out.extend_from_slice(match mark {
+            IrqMark::Enter => b"==========>",
+            IrqMark::Return => b"<==========",
+        });
+        self.duration(Cell::End, out);
+        out.push(b'\n');
+    }
+
+    /// check_irq_entry: with funcgraph-irqs off, hides an irq-entry
+    /// function and everything it calls.
+    fn irq_hidden_entry(&self, state: &mut CpuState, func: u64, depth: i32) -> bool {
+        if self.kernel.options.irqs {
+            return false;
+        }
+        if state.depth_irq >= 0 {
+            return true;
+        }
+        if !self.in_irq_text(func) {
+            return false;
+        }
+        state.depth_irq = depth;
+        true
+    }
+
+    /// check_irq_return: the matching half of [`Self::irq_hidden_entry`].
+    fn irq_hidden_return(&self, state: &mut CpuState, depth: i32) -> bool {
+        if self.kernel.options.irqs {
+            return false;
+        }
+        if state.depth_irq == -1 {
+            return false;
+        }
+        if state.depth_irq >= depth {
+            state.depth_irq = -1;
+        }
+        true
+    }
+
+    // ---- the default format (print_trace_fmt), used by the function tracer ----
+
+    fn plain(&self, line: &Line, body: &Body, out: &mut Vec<u8>) {
+        if self.kernel.options.context_info {
+            self.plain_context(line, out);
+        }
+        match *body {
+            Body::Function { ip, parent_ip } => {
+                self.ip_sym(ip, out);
+                if self.kernel.options.print_parent && parent_ip != 0 {
+                    out.extend_from_slice(b" <-");
+                    self.ip_sym(parent_ip, out);
+                }
+            }
+            Body::Print { ip, text } => {
+                self.ip_sym(ip, out);
+                out.extend_from_slice(b": ");
+                out.extend_from_slice(text);
+            }
+            _ => self.event_text(body, out),
+        }
+        if out.last() != Some(&b'\n') {
+            out.push(b'\n');
+        }
+    }
+
+    /// trace_print_context: `comm-pid [cpu] flags secs.usecs: `.
+    fn plain_context(&self, line: &Line, out: &mut Vec<u8>) {
+        let comm = self.kernel.cmdlines.comm(line.common.pid);
+        let _ = write!(out, "{comm:>16}-{:<7} [{:03}] ", line.common.pid, line.cpu);
+        if self.kernel.options.irq_info {
+            lat_flags(&line.common, out);
+        }
+        // ns2usecs rounds to the nearest microsecond, unlike abstime.
+        let us = (line.ts + 500) / 1000;
+        let _ = write!(out, " {:5}.{:06}: ", us / 1_000_000, us % 1_000_000);
+    }
+
+    /// seq_print_ip_sym: the name only (no module), or `name+off/size
+    /// [mod]` with sym-offset; `0` for a null address.
+    fn ip_sym(&self, ip: u64, out: &mut Vec<u8>) {
+        if ip == 0 {
+            out.push(b'0');
+            return;
+        }
+        let syms = &self.kernel.symbols;
+        match syms.lookup(ip) {
+            Some(_) if self.kernel.options.sym_offset => syms.write_ps_offset(out, ip),
+            Some(sym) => out.extend_from_slice(sym.name.as_bytes()),
+            None => {
+                let _ = write!(out, "0x{ip:08x}");
+            }
+        }
+        if self.kernel.options.sym_addr {
+            let _ = write!(out, " <{ip:016x}>");
+        }
+    }
+}
+
+/// Where and when a record was written.
+struct Line {
+    cpu: usize,
+    ts: u64,
+    common: Common,
+}
+
+/// The exit that makes `entry` a leaf: the very next record on its CPU,
+/// returning from the same function in the same task.
+fn leaf_exit(entry: &Record, e: &Entry, next: &Record) -> Option<Exit> {
+    match next.body {
+        Body::Exit(x) if next.common.pid == entry.common.pid && x.func == e.func => Some(x),
+        _ => None,
+    }
+}
+
+/// The length of `%d` of `n`.
+fn decimal_len(n: i32) -> usize {
+    let sign = usize::from(n < 0);
+    let mut v = n.unsigned_abs();
+    let mut len = 1;
+    while v >= 10 {
+        v /= 10;
+        len += 1;
+    }
+    sign + len
+}
+
+fn indent(out: &mut Vec<u8>, depth: i32) {
+    let n = usize::try_from(depth).unwrap_or(0) * 2;
+    out.resize(out.len() + n, b' ');
+}
+
+/// trace_find_mark: strictly above 1 s `$`, 100 ms `@`, 10 ms `*`,
+/// 1 ms `#`, 100 us `!`, 10 us `+`.
+fn mark(ns: u64) -> u8 {
+    const MARKS: [(u64, u8); 6] = [
+        (1_000_000_000, b'$'),
+        (100_000_000, b'@'),
+        (10_000_000, b'*'),
+        (1_000_000, b'#'),
+        (100_000, b'!'),
+        (10_000, b'+'),
+    ];
+    MARKS
+        .iter()
+        .find(|(limit, _)| ns > *limit)
+        .map_or(b' ', |m| m.1)
+}
+
+/// trace_print_graph_duration: microseconds with the nanoseconds cut so
+/// that the number has at most 7 digits (`1.382`, `33998.59`, `3594274`),
+/// then ` us ` and padding to 8 characters.
+fn write_duration(ns: u64, out: &mut Vec<u8>) {
+    let (us, rem) = (ns / 1000, ns % 1000);
+    let start = out.len();
+    let _ = write!(out, "{us}");
+    let mut len = out.len() - start;
+    if len < 7 {
+        // snprintf of "%03lu" into min(5, 8 - len) bytes: 7 - len digits at most.
+        let digits = [rem / 100, rem / 10 % 10, rem % 10].map(|d| b'0' + d as u8);
+        let digits = &digits[..(7 - len).min(3)];
+        out.push(b'.');
+        out.extend_from_slice(digits);
+        len += digits.len() + 1;
+    }
+    out.extend_from_slice(b" us ");
+    out.resize(out.len() + 8usize.saturating_sub(len), b' ');
+}
+
+/// trace_print_lat_fmt: irqs-off, need-resched, hardirq/softirq, and the
+/// preempt and migrate-disable depths.
+fn lat_flags(c: &Common, out: &mut Vec<u8>) {
+    const IRQS_OFF: u8 = 0x01;
+    const IRQS_NOSUPPORT: u8 = 0x02;
+    const NEED_RESCHED: u8 = 0x04;
+    const HARDIRQ: u8 = 0x08;
+    const SOFTIRQ: u8 = 0x10;
+    const PREEMPT_RESCHED: u8 = 0x20;
+    const NMI: u8 = 0x40;
+    const BH_OFF: u8 = 0x80;
+    let f = c.flags;
+    let has = |bit: u8| f & bit != 0;
+    out.push(match (has(IRQS_OFF), has(BH_OFF)) {
+        (true, true) => b'D',
+        (true, false) => b'd',
+        (false, true) => b'b',
+        _ if has(IRQS_NOSUPPORT) => b'X',
+        _ => b'.',
+    });
+    out.push(match (has(NEED_RESCHED), has(PREEMPT_RESCHED)) {
+        (true, true) => b'N',
+        (true, false) => b'n',
+        (false, true) => b'p',
+        _ => b'.',
+    });
+    out.push(match (has(NMI), has(HARDIRQ), has(SOFTIRQ)) {
+        (true, true, _) => b'Z',
+        (true, false, _) => b'z',
+        (false, true, true) => b'H',
+        (false, true, false) => b'h',
+        (false, false, true) => b's',
+        _ => b'.',
+    });
+    let pc = c.preempt_count;
+    for nibble in [pc & 0xf, pc >> 4] {
+        match nibble {
+            0 => out.push(b'.'),
+            n => {
+                let _ = write!(out, "{n:x}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn duration(ns: u64) -> String {
+        let mut out = Vec::new();
+        write_duration(ns, &mut out);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn durations_keep_seven_digits() {
+        assert_eq!(duration(1_382), "1.382 us    ");
+        assert_eq!(duration(1_837_709), "1837.709 us ");
+        assert_eq!(duration(33_998_590), "33998.59 us ");
+        assert_eq!(duration(119_760_200), "119760.2 us ");
+        assert_eq!(duration(3_594_274_000), "3594274 us  ");
+        assert_eq!(duration(12_345_678_000), "12345678 us ");
+        assert_eq!(duration(5), "0.005 us    ");
+        assert_eq!(
+            (decimal_len(0), decimal_len(-12), decimal_len(32768)),
+            (1, 3, 5)
+        );
+    }
+
+    #[test]
+    fn marks_are_strictly_above_their_limit() {
+        assert_eq!(mark(10_000), b' ');
+        assert_eq!(mark(10_001), b'+');
+        assert_eq!(mark(100_001), b'!');
+        assert_eq!(mark(1_000_001), b'#');
+        assert_eq!(mark(10_000_001), b'*');
+        assert_eq!(mark(100_000_001), b'@');
+        assert_eq!(mark(1_000_000_001), b'$');
+    }
+
+    #[test]
+    fn latency_flags() {
+        let mut out = Vec::new();
+        let c = |flags, preempt_count| Common {
+            kind: 0,
+            flags,
+            preempt_count,
+            pid: 1,
+        };
+        lat_flags(&c(0, 0x01), &mut out);
+        lat_flags(&c(0x01 | 0x04 | 0x08, 0x21), &mut out);
+        lat_flags(&c(0x80 | 0x24 | 0x10, 0), &mut out);
+        assert_eq!(out, b"...1.dnh12bNs..");
+    }
+
+    #[test]
+    fn options_and_release() {
+        let o = Options::from_trace_options("nofuncgraph-cpu\nfuncgraph-tail\nbogus\n");
+        assert!(!o.cpu && o.tail && o.duration);
+        assert_eq!(
+            RetvalStyle::for_release("6.12.117+deb13-amd64"),
+            RetvalStyle::Equals
+        );
+        assert_eq!(RetvalStyle::for_release("6.13.0"), RetvalStyle::Ret);
+        assert_eq!(RetvalStyle::for_release("7.1.0-rc2"), RetvalStyle::Ret);
+    }
+
+    #[test]
+    fn cmdlines_like_trace_find_cmdline() {
+        let c = Cmdlines::parse("148 sh\n97 kworker/0:1 x\n");
+        assert_eq!(c.comm(0), "<idle>");
+        assert_eq!(c.comm(148), "sh");
+        assert_eq!(c.comm(97), "kworker/0:1 x");
+        assert_eq!(c.comm(5), "<...>");
+    }
+}

@@ -1,0 +1,170 @@
+//! The order the kernel prints a buffer in, with one record of look-ahead
+//! per CPU: the glue between the per-CPU record streams and
+//! [`KernelText`]. Pure: records in, bytes out.
+//!
+//! The kernel prints the oldest record of all CPUs next (on equal times,
+//! the lowest CPU), and to print a function entry it first peeks at the
+//! next record of the same CPU: if that is the matching exit, both become
+//! one leaf line. So an entry cannot be printed before its CPU's next
+//! record is known, and nothing later than it either, or lines would leave
+//! the kernel's order. [`Stream::pump`] prints as far as that allows;
+//! [`Stream::flush_cpu`] says a CPU has nothing more for now (the reader
+//! found its buffer empty), so its entry prints in the split form `f() {`
+//! as `trace_pipe` prints it; [`Stream::finish`] does that for all CPUs.
+//! Reading the whole buffer first and then finishing gives what the
+//! `trace` file shows.
+
+use std::collections::VecDeque;
+
+use super::kernel_text::KernelText;
+use super::records::Body;
+
+#[derive(Debug, Clone, Copy)]
+enum Item {
+    /// A record: its time and where its bytes are in the CPU's arena.
+    Record { ts: u64, start: usize, end: usize },
+    /// Events were lost before the next record (count 0: unknown).
+    Lost { count: u64 },
+}
+
+/// One CPU's records that are not printed yet.
+#[derive(Debug, Default)]
+struct Queue {
+    items: VecDeque<Item>,
+    /// The records' bytes; emptied whenever the queue is, so its memory is
+    /// reused instead of growing.
+    arena: Vec<u8>,
+    /// The CPU has nothing more for now: its first entry need not wait.
+    flushed: bool,
+}
+
+impl Queue {
+    /// The time the queue's head is printed at: a lost-events mark goes
+    /// right before the record after it.
+    fn head_ts(&self) -> Option<u64> {
+        self.items.iter().find_map(|i| match *i {
+            Item::Record { ts, .. } => Some(ts),
+            Item::Lost { .. } => None,
+        })
+    }
+
+    /// The look-ahead: the item after the head, if it has come. Behind a
+    /// lost-events mark there is no telling whether the next exit is the
+    /// head's, so a gap reads as "no next record".
+    fn second(&self) -> Option<Option<&[u8]>> {
+        self.items.get(1).map(|i| match *i {
+            Item::Record { start, end, .. } => Some(&self.arena[start..end]),
+            Item::Lost { .. } => None,
+        })
+    }
+
+    fn pop(&mut self) {
+        self.items.pop_front();
+        if self.items.is_empty() {
+            self.arena.clear();
+        }
+    }
+}
+
+pub struct Stream {
+    text: KernelText,
+    cpus: Vec<Queue>,
+}
+
+impl Stream {
+    pub fn new(text: KernelText) -> Stream {
+        Stream {
+            text,
+            cpus: Vec::new(),
+        }
+    }
+
+    fn queue(&mut self, cpu: u32) -> &mut Queue {
+        let cpu = cpu as usize;
+        if cpu >= self.cpus.len() {
+            self.cpus.resize_with(cpu + 1, Queue::default);
+        }
+        &mut self.cpus[cpu]
+    }
+
+    /// Adds the next record of `cpu` (records of one CPU come in order).
+    pub fn push(&mut self, cpu: u32, ts: u64, record: &[u8]) {
+        let q = self.queue(cpu);
+        let start = q.arena.len();
+        q.arena.extend_from_slice(record);
+        q.items.push_back(Item::Record {
+            ts,
+            start,
+            end: q.arena.len(),
+        });
+        q.flushed = false;
+    }
+
+    /// Notes that `cpu` lost `count` events (0: unknown) before its next record.
+    pub fn push_lost(&mut self, cpu: u32, count: u64) {
+        self.queue(cpu).items.push_back(Item::Lost { count });
+    }
+
+    /// Prints every record whose line is decided: all up to the first entry
+    /// whose CPU's next record has not come yet.
+    pub fn pump(&mut self, out: &mut Vec<u8>) {
+        while let Some(cpu) = self.oldest() {
+            if !self.print_head(cpu, out) {
+                break;
+            }
+        }
+    }
+
+    /// `cpu` has nothing more for now: print its waiting entry as `f() {`.
+    pub fn flush_cpu(&mut self, cpu: u32, out: &mut Vec<u8>) {
+        self.queue(cpu).flushed = true;
+        self.pump(out);
+    }
+
+    /// The end of the buffer: print everything.
+    pub fn finish(&mut self, out: &mut Vec<u8>) {
+        for q in &mut self.cpus {
+            q.flushed = true;
+        }
+        self.pump(out);
+    }
+
+    /// The CPU whose head prints next.
+    fn oldest(&self) -> Option<usize> {
+        let heads = self.cpus.iter().enumerate();
+        let with_ts = heads.filter_map(|(cpu, q)| Some((q.head_ts()?, cpu)));
+        // min_by_key keeps the first of equal keys: the lowest CPU.
+        with_ts.min_by_key(|&(ts, _)| ts).map(|(_, cpu)| cpu)
+    }
+
+    /// Prints the head of `cpu`'s queue; false if it must wait for its
+    /// look-ahead.
+    fn print_head(&mut self, cpu: usize, out: &mut Vec<u8>) -> bool {
+        let q = &mut self.cpus[cpu];
+        while let Some(Item::Lost { count }) = q.items.front().copied() {
+            self.text.lost(cpu as u32, count, out);
+            q.pop();
+        }
+        let Some(Item::Record { ts, start, end }) = q.items.front().copied() else {
+            return true;
+        };
+        let next = q.second();
+        let is_entry = self
+            .text
+            .layouts()
+            .decode(&q.arena[start..end])
+            .is_some_and(|r| matches!(r.body, Body::Entry(_)));
+        if is_entry && next.is_none() && !q.flushed {
+            return false;
+        }
+        let next = next.flatten();
+        let used_next = self
+            .text
+            .record(cpu as u32, ts, &q.arena[start..end], next, out);
+        q.pop();
+        if used_next {
+            q.pop(); // the leaf's exit, printed with its entry
+        }
+        true
+    }
+}
