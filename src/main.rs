@@ -10,7 +10,6 @@ mod format;
 mod graph;
 mod guardian;
 mod journal;
-#[allow(dead_code)] // used by graph mode's binary path, not wired yet
 mod kallsyms;
 mod list;
 mod names;

@@ -86,6 +86,10 @@ fn parse_now(stats: &str) -> Option<u64> {
 
 pub struct RawReader {
     cpus: Vec<Cpu>,
+    /// The buffer's `per_cpu` directory.
+    per_cpu: std::path::PathBuf,
+    /// The events of the page being decoded (kept for its memory).
+    page_events: Vec<Event>,
     /// A per-CPU `stats` file: its `now ts` is the buffer's clock, now.
     stats: std::path::PathBuf,
     page_size: usize,
@@ -126,6 +130,8 @@ impl RawReader {
         let first = cpus.first().map_or(0, |c| c.cpu);
         Ok(RawReader {
             stats: per_cpu.join(format!("cpu{first}/stats")),
+            per_cpu,
+            page_events: Vec::new(),
             cpus,
             page_size,
             buf: Vec::new(),
@@ -143,6 +149,30 @@ impl RawReader {
             .ok()
             .and_then(|s| parse_now(&s))
             .unwrap_or(u64::MAX)
+    }
+
+    /// The CPUs read, in order.
+    pub fn cpus(&self) -> impl Iterator<Item = u32> + '_ {
+        self.cpus.iter().map(|c| c.cpu)
+    }
+
+    /// Events the kernel dropped or overwrote in this buffer so far, from
+    /// the per-CPU `stats` (exact, where page headers may lack the count).
+    pub fn kernel_lost(&self) -> u64 {
+        let mut lost = 0;
+        for c in &self.cpus {
+            let stats = self.per_cpu.join(format!("cpu{}/stats", c.cpu));
+            let text = std::fs::read_to_string(stats).unwrap_or_default();
+            for line in text.lines() {
+                if let Some(v) = line
+                    .strip_prefix("overrun:")
+                    .or_else(|| line.strip_prefix("dropped events:"))
+                {
+                    lost += v.trim().parse::<u64>().unwrap_or(0);
+                }
+            }
+        }
+        lost
     }
 
     pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
@@ -181,8 +211,9 @@ impl RawReader {
                 self.buf.resize(base + page, 0);
                 match c.file.read(&mut self.buf[base..]) {
                     Ok(n) if n > 0 => {
-                        let mut events = Vec::new();
-                        let info = decode_page(&self.buf, base, n, c.cpu, &mut events);
+                        let events = &mut self.page_events;
+                        events.clear();
+                        let info = decode_page(&self.buf, base, n, c.cpu, events);
                         self.buf.truncate(base + n);
                         if let Some(count) = info.lost {
                             self.items.push(Item::Lost {
@@ -191,7 +222,7 @@ impl RawReader {
                                 count,
                             });
                         }
-                        self.items.extend(events.into_iter().map(Item::Event));
+                        self.items.extend(events.iter().copied().map(Item::Event));
                     }
                     _ => {
                         self.buf.truncate(base);

@@ -38,7 +38,7 @@ pub trait Mode {
     /// Recording has stopped: take what is left, close every tracefs file the
     /// mode holds (its instance is removed next), and render the rest and
     /// any summary into `out`. Returns the closing lines, for stderr.
-    fn finish(&mut self, tracefs: &Tracefs, out: &mut Vec<u8>) -> Vec<String>;
+    fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String>;
 }
 
 /// What arming set up.
@@ -134,7 +134,7 @@ pub fn run<M: Mode>(
     if let Err(e) = session.record(&armed.buffer, false) {
         warn(e);
     }
-    let closing = mode.finish(session.tracefs(), &mut out);
+    let closing = mode.finish(&mut out);
     // Restore before writing the rest: a reader that is slow to take it (a
     // paused terminal, `| less`) must not keep tracing on.
     let problems = session.finish();

@@ -272,6 +272,10 @@ impl KernelText {
         }
     }
 
+    pub fn set_cmdlines(&mut self, cmdlines: Cmdlines) {
+        self.printer.kernel.cmdlines = cmdlines;
+    }
+
     pub fn layouts(&self) -> &Layouts {
         &self.printer.kernel.layouts
     }

@@ -1,15 +1,15 @@
 //! Graph mode (`ftr -G FUNC`): the kernel's function_graph (or function)
-//! tracer, configured through the session (every knob journaled), read as
-//! text from `trace_pipe`, and colorized as it arrives.
+//! tracer, configured through the session (every knob journaled), read in
+//! binary from the per-CPU buffers (the kernel formats nothing in the
+//! reader's time, so far fewer events are lost than through `trace_pipe`),
+//! printed as the kernel's own text for the same records, and colorized.
 //!
 //! The graph knobs (`set_graph_function`, `max_graph_depth`,
 //! `tracing_thresh`…) exist only at the top level of tracefs, so graph mode
 //! works there, and refuses when another tracer is active unless `--force`.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Read;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 
 use crate::cli::{GraphArgs, OutputArgs, ReportArgs};
 use crate::error::{warn, Error, Result};
@@ -19,25 +19,26 @@ use crate::run::{self, Armed, Flow, Mode, Who};
 use crate::session::{Buffer, Session};
 use crate::tracefs::Tracefs;
 
-// The binary path (records → the kernel's text) is built and proven
-// against real kernels here; the live run sequence uses it next (issue 8).
-#[allow(dead_code)]
 mod events;
 #[cfg(test)]
 mod handmade_tests;
-#[allow(dead_code)]
 mod kernel_text;
 pub mod parse;
 #[cfg(test)]
 mod raw_fixtures;
-#[allow(dead_code)]
 mod records;
 mod render;
-#[allow(dead_code)]
 mod stream;
 mod view;
 
+use kernel_text::{Cmdlines, Kernel, KernelText, Options, RetvalStyle, Tracer};
+use records::Layouts;
+use stream::Stream;
 use view::View;
+
+use crate::format::Format;
+use crate::kallsyms::Symbols;
+use crate::reader::{Item, RawReader};
 
 pub fn run(args: GraphArgs) -> Result<i32> {
     // -o saves the kernel's stream unchanged (for `ftr report`) while the
@@ -52,12 +53,54 @@ pub fn run(args: GraphArgs) -> Result<i32> {
     })
 }
 
-/// The mode: the tracer's knobs, then the kernel's text stream, colored.
+/// The mode: the tracer's knobs, then the records, as the kernel's text,
+/// colored.
 struct Graph<'a> {
     args: &'a GraphArgs,
     plan: Plan,
     view: View,
-    pipe: Option<File>,
+    live: Option<Live>,
+}
+
+/// What reading the binary buffers takes, once armed.
+struct Live {
+    reader: RawReader,
+    stream: Stream,
+    /// The kernel's text of this round, before coloring.
+    text: Vec<u8>,
+    /// CPUs whose buffer brought records this round.
+    fed: Vec<bool>,
+    /// Events the kernel had lost before this trace (top-level stats are
+    /// cumulative).
+    lost_before: u64,
+    /// Task names ftr knows (the command), for pids the kernel's
+    /// saved_cmdlines lacks.
+    known: String,
+    cmdlines: std::path::PathBuf,
+}
+
+impl Live {
+    /// Takes what the kernel has (up to `watermark`) into the stream.
+    fn read(&mut self, watermark: Option<u64>) {
+        self.fed.iter_mut().for_each(|f| *f = false);
+        let (stream, fed) = (&mut self.stream, &mut self.fed);
+        self.reader.drain(watermark, |item, data| match *item {
+            Item::Event(e) => {
+                stream.push(e.cpu, e.ts, data);
+                if let Some(f) = fed.get_mut(e.cpu as usize) {
+                    *f = true;
+                }
+            }
+            Item::Lost { cpu, count, .. } => stream.push_lost(cpu, count),
+        });
+    }
+
+    /// The task names as the kernel has them now, and ftr's own.
+    fn refresh_names(&mut self) {
+        let saved = std::fs::read_to_string(&self.cmdlines).unwrap_or_default();
+        self.stream
+            .set_cmdlines(Cmdlines::parse(&format!("{saved}{}", self.known)));
+    }
 }
 
 impl<'a> Graph<'a> {
@@ -74,8 +117,64 @@ impl<'a> Graph<'a> {
             args,
             plan,
             view,
-            pipe: None,
+            live: None,
         })
+    }
+
+    /// What the text of the records depends on, read once tracing is armed.
+    fn kernel(&self, fs: &Tracefs) -> Result<Kernel> {
+        let mut formats = Vec::new();
+        let ftrace = fs.path("events/ftrace");
+        let dir = std::fs::read_dir(&ftrace).map_err(|e| Error::io("list", &ftrace, &e))?;
+        for entry in dir.flatten() {
+            let path = entry.path().join("format");
+            if let Ok(text) = std::fs::read_to_string(&path) {
+                formats.extend(Format::parse(&text));
+            }
+        }
+        for e in &self.args.events {
+            let rel = format!("events/{}/format", e.replace(':', "/"));
+            formats.extend(Format::parse(&fs.read(&rel)?));
+        }
+        let kallsyms = std::fs::read_to_string("/proc/kallsyms")
+            .map_err(|e| Error::io("read", std::path::Path::new("/proc/kallsyms"), &e))?;
+        let symbols = Symbols::parse(&kallsyms);
+        if symbols.is_empty() {
+            return Err(Error::setup(
+                "/proc/kallsyms shows no addresses, so functions cannot be named (kernel.kptr_restrict is 2?): run `sysctl kernel.kptr_restrict=1`",
+            ));
+        }
+        let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
+        let nr_cpu_ids = possible
+            .trim()
+            .rsplit([',', '-'])
+            .next()
+            .and_then(|n| n.parse::<u32>().ok())
+            .map_or(1, |n| n + 1);
+        let release = nix::sys::utsname::uname()
+            .map(|u| u.release().to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Kernel {
+            layouts: Layouts::new(formats),
+            symbols,
+            cmdlines: Cmdlines::default(),
+            nr_cpu_ids,
+            options: Options::from_trace_options(&fs.read("trace_options")?),
+            tracer: match self.plan.tracer.as_str() {
+                "function" => Tracer::Function,
+                _ => Tracer::FunctionGraph,
+            },
+            retval_style: RetvalStyle::for_release(&release),
+        })
+    }
+
+    /// The kernel's text of the round into the view, which colors it.
+    fn show(&mut self, out: &mut Vec<u8>) {
+        if let Some(live) = &mut self.live {
+            self.view.feed(&live.text);
+            live.text.clear();
+        }
+        std::mem::swap(out, &mut self.view.out);
     }
 }
 
@@ -92,9 +191,26 @@ impl Mode for Graph<'_> {
 
     fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed> {
         arm(session, &self.plan, self.args, who)?;
-        let pipe = open_pipe(session.tracefs())?;
-        let data = vec![pipe.as_raw_fd()];
-        self.pipe = Some(pipe);
+        let fs = session.tracefs();
+        let kernel = self.kernel(fs)?;
+        let reader = RawReader::open(fs, "")?;
+        let cpus = reader.cpus().max().map_or(0, |c| c as usize + 1);
+        let data = reader.fds().collect();
+        let mut live = Live {
+            lost_before: reader.kernel_lost(),
+            reader,
+            stream: Stream::new(KernelText::new(kernel)),
+            text: Vec::with_capacity(64 * 1024),
+            fed: vec![false; cpus],
+            known: who
+                .command
+                .as_ref()
+                .map(|(pid, comm)| format!("{pid} {comm}\n"))
+                .unwrap_or_default(),
+            cmdlines: fs.path("saved_cmdlines"),
+        };
+        live.refresh_names();
+        self.live = Some(live);
         Ok(Armed {
             buffer: Buffer::TopLevel,
             data,
@@ -102,27 +218,44 @@ impl Mode for Graph<'_> {
     }
 
     fn round(&mut self, out: &mut Vec<u8>) -> Flow {
-        if let Some(pipe) = &self.pipe {
-            drain(pipe, &mut self.view);
+        if let Some(live) = &mut self.live {
+            let now = live.reader.now();
+            live.read(Some(now));
+            live.refresh_names();
+            live.stream.pump(&mut live.text);
+            // A CPU that brought nothing this round has nothing more for
+            // now: its waiting entry prints as `f() {`, as trace_pipe's does.
+            for cpu in 0..live.fed.len() {
+                if !live.fed[cpu] {
+                    live.stream.flush_cpu(cpu as u32, &mut live.text);
+                }
+            }
         }
-        std::mem::swap(out, &mut self.view.out);
+        self.show(out);
         Flow::Go
     }
 
-    fn finish(&mut self, _: &Tracefs, out: &mut Vec<u8>) -> Vec<String> {
-        if let Some(pipe) = self.pipe.take() {
-            drain_all(&pipe, &mut self.view);
+    fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String> {
+        let mut lost = 0;
+        if let Some(live) = &mut self.live {
+            live.read(None);
+            live.refresh_names();
+            live.stream.finish(&mut live.text);
+            lost = live.reader.kernel_lost().saturating_sub(live.lost_before);
         }
+        self.show(out);
+        // Its buffers close here: the instance or tracer can be let go.
+        self.live = None;
         self.view.finish();
         out.append(&mut self.view.out);
         let t = &self.view.tally;
         let mut closing = Vec::new();
-        if t.lost > 0 || t.lost_unknown {
-            let more = match t.lost_unknown {
-                true => " (and more, count unknown)",
-                false => "",
-            };
-            closing.push(format!("{} lines, {} events lost{more}", t.lines, t.lost));
+        if lost > 0 || t.lost > 0 || t.lost_unknown {
+            closing.push(format!(
+                "{} lines, {} events lost",
+                t.lines,
+                lost.max(t.lost)
+            ));
         }
         closing.extend(t.errno_table().map(|table| table.trim_end().to_string()));
         closing
@@ -465,47 +598,6 @@ fn cpumask(list: &str, known: &[usize]) -> Result<String> {
     }
     let groups: Vec<String> = words.iter().rev().map(|w| format!("{w:08x}")).collect();
     Ok(groups.join(","))
-}
-
-fn open_pipe(tracefs: &Tracefs) -> Result<File> {
-    let path = tracefs.path("trace_pipe");
-    OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(|e| Error::io("open", &path, &e))
-}
-
-/// Most bytes taken from trace_pipe in one round, so that a stream that
-/// never runs dry still lets the loop look at signals and the pager.
-const MAX_ROUND: usize = 4 << 20;
-
-fn drain(pipe: &File, view: &mut View) {
-    let mut reader = pipe;
-    let mut buf = std::mem::take(&mut view.read_buf);
-    buf.resize(64 * 1024, 0);
-    let mut taken = 0;
-    while taken < MAX_ROUND {
-        match reader.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => {
-                view.feed(&buf[..n]);
-                taken += n;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        }
-    }
-    view.read_buf = buf;
-}
-
-/// Everything left once tracing is off.
-fn drain_all(pipe: &File, view: &mut View) {
-    let mut before = u64::MAX;
-    while before != view.bytes {
-        before = view.bytes;
-        drain(pipe, view);
-    }
 }
 
 #[cfg(test)]

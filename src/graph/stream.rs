@@ -79,6 +79,12 @@ impl Stream {
         }
     }
 
+    /// The task names to print from now on (saved_cmdlines changes as the
+    /// kernel sees new tasks).
+    pub fn set_cmdlines(&mut self, cmdlines: super::kernel_text::Cmdlines) {
+        self.text.set_cmdlines(cmdlines);
+    }
+
     fn queue(&mut self, cpu: u32) -> &mut Queue {
         let cpu = cpu as usize;
         if cpu >= self.cpus.len() {

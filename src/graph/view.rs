@@ -116,10 +116,6 @@ pub struct View {
     pub out: Vec<u8>,
     /// Per-thread output of a big chunk, kept to reuse its memory.
     scratch: [Vec<u8>; 2],
-    /// The read buffer, kept to reuse its memory.
-    pub read_buf: Vec<u8>,
-    /// Bytes fed so far.
-    pub bytes: u64,
     pub tally: Tally,
 }
 
@@ -133,14 +129,11 @@ impl View {
             partial: Vec::new(),
             out: Vec::with_capacity(64 * 1024),
             scratch: [Vec::new(), Vec::new()],
-            read_buf: Vec::new(),
-            bytes: 0,
             tally: Tally::default(),
         }
     }
 
     pub fn feed(&mut self, bytes: &[u8]) {
-        self.bytes += bytes.len() as u64;
         if let Some(file) = self.saved.as_mut() {
             if let Err(e) = file.write_all(bytes) {
                 warn(format_args!("cannot write to the -o file: {e}"));

@@ -41,8 +41,6 @@ struct Trace {
     hist: bool,
     tracer: Tracer,
     reader: Option<RawReader>,
-    /// ftr's instance, relative to the tracefs root.
-    inst: String,
 }
 
 impl Trace {
@@ -56,7 +54,6 @@ impl Trace {
             hist: args.hist,
             tracer,
             reader: None,
-            inst: String::new(),
         })
     }
 }
@@ -71,9 +68,9 @@ impl Mode for Trace {
     }
 
     fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed> {
-        self.inst = session.create_instance()?;
+        let inst = session.create_instance()?;
         arm(session, &self.plan, who, self.buffer_kb)?;
-        let reader = RawReader::open(session.tracefs(), &self.inst)?;
+        let reader = RawReader::open(session.tracefs(), &inst)?;
         if let Some((pid, comm)) = &who.command {
             self.tracer.comms.insert(*pid, comm.clone());
             self.tracer.gated = Some(*pid);
@@ -97,10 +94,12 @@ impl Mode for Trace {
         Flow::Go
     }
 
-    fn finish(&mut self, tracefs: &Tracefs, out: &mut Vec<u8>) -> Vec<String> {
+    fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String> {
         let tracer = &mut self.tracer;
+        let mut kernel_lost = 0;
         if let Some(mut reader) = self.reader.take() {
             reader.drain_all(|item, data| tracer.handle(item, data));
+            kernel_lost = reader.kernel_lost();
         }
         tracer.finish();
         if self.summary != Summary::None {
@@ -113,7 +112,7 @@ impl Mode for Trace {
             render::summary(&mut tracer.out, &tracer.theme, &rows, self.hist);
         }
         out.append(&mut tracer.out);
-        let lost = tracer.lost.max(kernel_lost(tracefs, &self.inst));
+        let lost = tracer.lost.max(kernel_lost);
         let traced = tracer.stats.iter().map(|s| s.calls).sum::<u64>() + tracer.unpaired;
         vec![format!("{traced} syscalls traced, {lost} events lost")]
     }
@@ -443,23 +442,3 @@ impl Tracer {
     }
 }
 
-/// Events the kernel dropped or overwrote in the instance, from per-CPU stats.
-fn kernel_lost(tracefs: &Tracefs, inst: &str) -> u64 {
-    let Ok(dir) = std::fs::read_dir(tracefs.path(&format!("{inst}/per_cpu"))) else {
-        return 0;
-    };
-    let mut lost = 0;
-    for entry in dir.flatten() {
-        if let Ok(text) = std::fs::read_to_string(entry.path().join("stats")) {
-            for line in text.lines() {
-                if let Some(v) = line
-                    .strip_prefix("overrun:")
-                    .or_else(|| line.strip_prefix("dropped events:"))
-                {
-                    lost += v.trim().parse::<u64>().unwrap_or(0);
-                }
-            }
-        }
-    }
-    lost
-}
