@@ -539,6 +539,7 @@ fn utf8<'a>(b: &'a [u8], part: &str) -> Result<&'a str, String> {
 mod tests {
     use super::*;
     use std::path::PathBuf;
+    use std::process::Command;
 
     // Format texts as Linux 6.1 prints them (x86-64).
     const HEADER_PAGE: &str = "\tfield: u64 timestamp;\toffset:0;\tsize:8;\tsigned:0;\n\
@@ -801,5 +802,66 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
             }
             let _ = read(&bad); // an error or a capture, never a panic
         }
+    }
+
+    fn trace_cmd(args: &[&str]) -> String {
+        let out = Command::new("trace-cmd")
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| {
+                panic!("trace-cmd: cannot run it ({e}); apt-get install trace-cmd")
+            });
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "trace-cmd {args:?} failed:\n{text}");
+        text
+    }
+
+    #[test]
+    #[ignore = "needs trace-cmd (apt-get install trace-cmd): cargo test --release --features test-hooks -- --include-ignored"]
+    fn trace_cmd_reads_our_file_and_we_read_its() {
+        let c = fixture();
+        let dir = temp_dir("trace-cmd");
+        let ours = dir.join("ftr.dat");
+        fs::write(&ours, bytes(&c)).unwrap();
+        let ours = ours.to_str().unwrap();
+
+        let summary = trace_cmd(&["dump", "--summary", "-i", ours]);
+        assert!(summary.contains("3 [CPUs with tracing data]"), "{summary}");
+        let report = trace_cmd(&["report", "-i", ours]);
+        for want in [
+            "pwv2-4242",
+            "[000]",
+            "funcgraph_entry:",
+            "__x64_sys_pwritev2() {",
+            "2.500 us   |    do_pwritev();",
+            "4.000 us   |  }",
+            "[001]",
+            "hello from ftr",
+            "sys_enter:",
+            "NR 296",
+        ] {
+            assert!(report.contains(want), "no {want:?} in:\n{report}");
+        }
+        let uname = trace_cmd(&["report", "--uname", "-i", ours]);
+        assert!(uname.contains(&c.meta.uname), "{uname}");
+
+        // The same capture, as trace-cmd's own writer lays it out (it keeps
+        // options it does not know, ftr's among them).
+        let theirs = dir.join("trace-cmd.dat");
+        let theirs = theirs.to_str().unwrap();
+        trace_cmd(&[
+            "convert",
+            "--file-version",
+            "6",
+            "--compression",
+            "none",
+            "-i",
+            ours,
+            "-o",
+            theirs,
+        ]);
+        assert_eq!(read(&fs::read(theirs).unwrap()), Ok(c));
+        fs::remove_dir_all(&dir).unwrap();
     }
 }
