@@ -26,7 +26,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
-const MAGIC: &[u8] = b"\x17\x08\x44tracing";
+/// How a capture starts (and so how `ftr report` tells one from text).
+pub const MAGIC: &[u8] = b"\x17\x08\x44tracing";
 /// trace-cmd reads the selected clock from this option and, because it is
 /// present, the `[clock]` after the CPU table.
 const OPTION_TRACECLOCK: u16 = 4;
@@ -84,7 +85,9 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Writes the capture as trace.dat version 6.
+    /// Writes the capture as trace.dat version 6 (live ftr streams it with
+    /// `CaptureWriter` instead).
+    #[cfg(test)]
     pub fn write(&self, out: &mut impl Write) -> io::Result<()> {
         for data in &self.cpu_data {
             whole_pages(self.meta.page_size, data)?;

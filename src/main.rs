@@ -3,8 +3,6 @@
 //! main parses the command line, runs the mode, and maps the result to an
 //! exit code; everything else lives in one module per concern.
 
-// Used by `-o FILE` and `ftr report FILE` once they write and read captures.
-#[allow(dead_code)]
 mod capture;
 mod cli;
 mod errno;

@@ -90,6 +90,8 @@ pub struct RawReader {
     per_cpu: std::path::PathBuf,
     /// The events of the page being decoded (kept for its memory).
     page_events: Vec<Event>,
+    /// The pages read in the last round: (cpu, where in `buf`, length).
+    pages: Vec<(u32, usize, usize)>,
     /// A per-CPU `stats` file: its `now ts` is the buffer's clock, now.
     stats: std::path::PathBuf,
     page_size: usize,
@@ -132,6 +134,7 @@ impl RawReader {
             stats: per_cpu.join(format!("cpu{first}/stats")),
             per_cpu,
             page_events: Vec::new(),
+            pages: Vec::new(),
             cpus,
             page_size,
             buf: Vec::new(),
@@ -149,6 +152,19 @@ impl RawReader {
             .ok()
             .and_then(|s| parse_now(&s))
             .unwrap_or(u64::MAX)
+    }
+
+    /// The pages the last `drain` read, as the kernel gave them: for a
+    /// capture of the buffer.
+    pub fn pages(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
+        self.pages
+            .iter()
+            .map(|&(cpu, at, len)| (cpu, &self.buf[at..at + len]))
+    }
+
+    /// The ring buffer's page size.
+    pub fn page_size(&self) -> usize {
+        self.page_size
     }
 
     /// The CPUs read, in order.
@@ -198,8 +214,14 @@ impl RawReader {
     /// record's bytes. Later events wait for the next round, where events
     /// that other CPUs wrote meanwhile can still sort before them.
     pub fn drain(&mut self, watermark: Option<u64>, mut f: impl FnMut(&Item, &[u8])) {
+        // Keep the buffer's memory from round to round, but not a huge one.
+        // (Its pages stay readable through `pages` until the next round.)
+        if self.buf.capacity() > 8 << 20 {
+            self.buf = Vec::new();
+        }
         self.buf.clear();
         self.items.clear();
+        self.pages.clear();
         // Held events first: their bytes move to the front of this round's buffer.
         self.buf.extend_from_slice(&self.held_buf);
         self.items.append(&mut self.held);
@@ -215,6 +237,7 @@ impl RawReader {
                         events.clear();
                         let info = decode_page(&self.buf, base, n, c.cpu, events);
                         self.buf.truncate(base + n);
+                        self.pages.push((c.cpu, base, n));
                         if let Some(count) = info.lost {
                             self.items.push(Item::Lost {
                                 ts: info.first_ts,
@@ -255,10 +278,6 @@ impl RawReader {
                 lost => lost,
             };
             self.held.push(kept);
-        }
-        // Keep the buffer's memory for the next round, but not a huge one.
-        if self.buf.capacity() > 8 << 20 {
-            self.buf = Vec::new();
         }
     }
 }

@@ -28,16 +28,16 @@ pub mod parse;
 mod raw_fixtures;
 mod records;
 mod render;
+mod sources;
 mod stream;
 mod view;
 
-use kernel_text::{Cmdlines, Kernel, KernelText, Options, RetvalStyle, Tracer};
-use records::Layouts;
+use kernel_text::{Cmdlines, KernelText};
+use sources::Sources;
 use stream::Stream;
 use view::View;
 
-use crate::format::Format;
-use crate::kallsyms::Symbols;
+use crate::capture::{self, CaptureWriter};
 use crate::reader::{Item, RawReader};
 
 pub fn run(args: GraphArgs) -> Result<i32> {
@@ -77,6 +77,8 @@ struct Live {
     /// saved_cmdlines lacks.
     known: String,
     cmdlines: std::path::PathBuf,
+    /// `-o FILE`: the pages as read, for `ftr report`.
+    capture: Option<CaptureWriter>,
 }
 
 impl Live {
@@ -93,6 +95,27 @@ impl Live {
             }
             Item::Lost { cpu, count, .. } => stream.push_lost(cpu, count),
         });
+        self.save_pages();
+    }
+
+    /// The pages just read into the capture, padded to whole pages (a read
+    /// may end early; the page header says how much of it is data).
+    fn save_pages(&mut self) {
+        let Some(capture) = self.capture.as_mut() else {
+            return;
+        };
+        let page = self.reader.page_size();
+        let mut padded = Vec::with_capacity(page);
+        for (cpu, bytes) in self.reader.pages() {
+            padded.clear();
+            padded.extend_from_slice(bytes);
+            padded.resize(page.max(bytes.len()), 0);
+            if let Err(e) = capture.append_pages(cpu as usize, &padded) {
+                warn(format_args!("cannot write the capture (-o): {e}"));
+                self.capture = None;
+                return;
+            }
+        }
     }
 
     /// The task names as the kernel has them now, and ftr's own.
@@ -106,65 +129,17 @@ impl Live {
 impl<'a> Graph<'a> {
     fn plan(tracefs: &Tracefs, args: &'a GraphArgs, screen: &OutputArgs) -> Result<Graph<'a>> {
         let plan = Plan::new(tracefs, args)?;
-        let saved = match &args.output.file {
-            Some(path) => Some(File::create(path).map_err(|e| {
+        if let Some(path) = &args.output.file {
+            File::create(path).map_err(|e| {
                 Error::usage(format!("-o {}: cannot create it: {e}", path.display()))
-            })?),
-            None => None,
-        };
-        let view = View::new(output::theme_for(screen), args.errno_names, saved);
+            })?;
+        }
+        let view = View::new(output::theme_for(screen), args.errno_names);
         Ok(Graph {
             args,
             plan,
             view,
             live: None,
-        })
-    }
-
-    /// What the text of the records depends on, read once tracing is armed.
-    fn kernel(&self, fs: &Tracefs) -> Result<Kernel> {
-        let mut formats = Vec::new();
-        let ftrace = fs.path("events/ftrace");
-        let dir = std::fs::read_dir(&ftrace).map_err(|e| Error::io("list", &ftrace, &e))?;
-        for entry in dir.flatten() {
-            let path = entry.path().join("format");
-            if let Ok(text) = std::fs::read_to_string(&path) {
-                formats.extend(Format::parse(&text));
-            }
-        }
-        for e in &self.args.events {
-            let rel = format!("events/{}/format", e.replace(':', "/"));
-            formats.extend(Format::parse(&fs.read(&rel)?));
-        }
-        let kallsyms = std::fs::read_to_string("/proc/kallsyms")
-            .map_err(|e| Error::io("read", std::path::Path::new("/proc/kallsyms"), &e))?;
-        let symbols = Symbols::parse(&kallsyms);
-        if symbols.is_empty() {
-            return Err(Error::setup(
-                "/proc/kallsyms shows no addresses, so functions cannot be named (kernel.kptr_restrict is 2?): run `sysctl kernel.kptr_restrict=1`",
-            ));
-        }
-        let possible = std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
-        let nr_cpu_ids = possible
-            .trim()
-            .rsplit([',', '-'])
-            .next()
-            .and_then(|n| n.parse::<u32>().ok())
-            .map_or(1, |n| n + 1);
-        let release = nix::sys::utsname::uname()
-            .map(|u| u.release().to_string_lossy().into_owned())
-            .unwrap_or_default();
-        Ok(Kernel {
-            layouts: Layouts::new(formats),
-            symbols,
-            cmdlines: Cmdlines::default(),
-            nr_cpu_ids,
-            options: Options::from_trace_options(&fs.read("trace_options")?),
-            tracer: match self.plan.tracer.as_str() {
-                "function" => Tracer::Function,
-                _ => Tracer::FunctionGraph,
-            },
-            retval_style: RetvalStyle::for_release(&release),
         })
     }
 
@@ -192,14 +167,20 @@ impl Mode for Graph<'_> {
     fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed> {
         arm(session, &self.plan, self.args, who)?;
         let fs = session.tracefs();
-        let kernel = self.kernel(fs)?;
         let reader = RawReader::open(fs, "")?;
+        let sources = Sources::live(fs, &self.plan.tracer, &self.args.events, reader.page_size())?;
         let cpus = reader.cpus().max().map_or(0, |c| c as usize + 1);
+        let capture = match &self.args.output.file {
+            Some(path) => Some(CaptureWriter::create(path, sources.meta(), cpus).map_err(|e| {
+                Error::usage(format!("-o {}: cannot write it: {e}", path.display()))
+            })?),
+            None => None,
+        };
         let data = reader.fds().collect();
         let mut live = Live {
             lost_before: reader.kernel_lost(),
             reader,
-            stream: Stream::new(KernelText::new(kernel)),
+            stream: Stream::new(KernelText::new(sources.kernel()?)),
             text: Vec::with_capacity(64 * 1024),
             fed: vec![false; cpus],
             known: who
@@ -208,6 +189,7 @@ impl Mode for Graph<'_> {
                 .map(|(pid, comm)| format!("{pid} {comm}\n"))
                 .unwrap_or_default(),
             cmdlines: fs.path("saved_cmdlines"),
+            capture,
         };
         live.refresh_names();
         self.live = Some(live);
@@ -242,6 +224,12 @@ impl Mode for Graph<'_> {
             live.refresh_names();
             live.stream.finish(&mut live.text);
             lost = live.reader.kernel_lost().saturating_sub(live.lost_before);
+            if let Some(capture) = live.capture.take() {
+                let names = std::fs::read_to_string(&live.cmdlines).unwrap_or_default();
+                if let Err(e) = capture.finish(format!("{names}{}", live.known)) {
+                    warn(format_args!("cannot write the capture (-o): {e}"));
+                }
+            }
         }
         self.show(out);
         // Its buffers close here: the instance or tracer can be let go.
@@ -275,21 +263,48 @@ pub fn report(args: ReportArgs) -> Result<i32> {
         }
         None => Box::new(std::io::stdin().lock()),
     };
+    let name = args
+        .input
+        .as_ref()
+        .map_or("standard input".to_string(), |p| p.display().to_string());
+    let read_err = |e: std::io::Error| Error::usage(format!("report {name}: cannot read it: {e}"));
+    // A capture (`-o`, or trace-cmd's trace.dat) starts with its magic;
+    // anything else is text the kernel wrote.
+    let mut head = Vec::with_capacity(capture::MAGIC.len());
+    input
+        .by_ref()
+        .take(capture::MAGIC.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(read_err)?;
     let mut output = Output::open(&args.output)?;
-    let mut view = View::new(output.theme, args.errno_names, None);
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = match input.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Error::usage(format!("report: cannot read the input: {e}"))),
-        };
-        view.feed(&buf[..n]);
-        output.write(&view.out);
-        view.out.clear();
-        if output.reader_gone() {
-            break; // the reader has had enough (`| head`, q in less)
+    let mut view = View::new(output.theme, args.errno_names);
+    if head == capture::MAGIC {
+        let mut bytes = head;
+        input.read_to_end(&mut bytes).map_err(read_err)?;
+        let capture = capture::read(&bytes)
+            .map_err(|e| Error::usage(format!("report {name}: not a capture ftr can read: {e}")))?;
+        let sources = Sources::of_capture(&capture);
+        let text = KernelText::new(sources.kernel()?);
+        sources::render_pages(text, sources.page_size, &capture.cpu_data, |text| {
+            if !output.reader_gone() {
+                view.feed(text);
+                output.write(&view.out);
+                view.out.clear();
+            }
+        });
+    } else {
+        view.feed(&head);
+        let mut buf = vec![0u8; 1 << 20];
+        while !output.reader_gone() {
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(read_err(e)),
+            };
+            view.feed(&buf[..n]);
+            output.write(&view.out);
+            view.out.clear();
         }
     }
     view.finish();

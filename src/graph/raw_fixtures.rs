@@ -9,10 +9,9 @@ use std::path::{Path, PathBuf};
 
 use super::kernel_text::{Cmdlines, Kernel, KernelText, Options, RetvalStyle, Tracer};
 use super::records::Layouts;
-use super::stream::Stream;
+use super::sources::render_pages;
 use crate::format::Format;
 use crate::kallsyms::Symbols;
-use crate::ringbuf::decode_page;
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph-raw");
@@ -83,30 +82,17 @@ fn kernel(dir: &Path) -> Kernel {
     }
 }
 
-/// Renders a capture's raw pages as the `trace` file would show them.
+/// Renders a capture's raw pages as `ftr report` renders a capture file:
+/// page by page in the kernel's order.
 fn render(dir: &Path) -> String {
     let page = page_size(&read(dir, "header_page"));
-    let mut stream = Stream::new(KernelText::new(kernel(dir)));
-    let mut events = Vec::new();
-    for cpu in 0..nr_cpu_ids(&read(dir, "cpu_possible")) {
-        let raw = fs::read(dir.join(format!("cpu{cpu}.raw"))).unwrap_or_default();
-        for base in (0..raw.len()).step_by(page) {
-            events.clear();
-            let info = decode_page(&raw, base, page.min(raw.len() - base), cpu, &mut events);
-            if let Some(count) = info.lost {
-                stream.push_lost(cpu, count);
-            }
-            for e in &events {
-                stream.push(
-                    cpu,
-                    e.ts,
-                    &raw[e.start as usize..(e.start + e.len) as usize],
-                );
-            }
-        }
-    }
+    let cpu_data: Vec<Vec<u8>> = (0..nr_cpu_ids(&read(dir, "cpu_possible")))
+        .map(|cpu| fs::read(dir.join(format!("cpu{cpu}.raw"))).unwrap_or_default())
+        .collect();
     let mut out = Vec::new();
-    stream.finish(&mut out);
+    render_pages(KernelText::new(kernel(dir)), page, &cpu_data, |text| {
+        out.extend_from_slice(text)
+    });
     String::from_utf8(out).expect("utf-8 text")
 }
 

@@ -114,8 +114,15 @@ impl Stream {
     /// Prints every record whose line is decided: all up to the first entry
     /// whose CPU's next record has not come yet.
     pub fn pump(&mut self, out: &mut Vec<u8>) {
+        self.pump_before(u64::MAX, out);
+    }
+
+    /// Like `pump`, but only records older than `limit`: a CPU whose
+    /// records from `limit` on have not been pushed yet may still have
+    /// older ones than the others' later records.
+    pub fn pump_before(&mut self, limit: u64, out: &mut Vec<u8>) {
         while let Some(cpu) = self.oldest() {
-            if !self.print_head(cpu, out) {
+            if self.cpus[cpu].head_ts().is_some_and(|ts| ts >= limit) || !self.print_head(cpu, out) {
                 break;
             }
         }

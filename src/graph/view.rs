@@ -1,4 +1,4 @@
-//! The stream side of graph mode: bytes from `trace_pipe` (or a saved file)
+//! The stream side of graph mode: the kernel's text (live, or a saved trace)
 //! in, rendered lines out, a line cut by a read kept until its end arrives.
 //! Also counts lines, `[LOST N EVENTS]` and errno return values for the
 //! closing summary.
@@ -8,8 +8,6 @@
 //! file) is cut into pieces that two threads take turns rendering.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::io::Write;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
@@ -17,7 +15,6 @@ use std::thread;
 use super::parse::{parse_line, Kind, Line};
 use super::render::{errno_of, find_newline, Renderer};
 use crate::errno;
-use crate::error::warn;
 use crate::style::Theme;
 
 /// What the lines said besides themselves.
@@ -110,7 +107,7 @@ const PIECE: usize = 32 * 1024;
 pub struct View {
     renderer: Renderer,
     /// `-o FILE`: the stream as the kernel wrote it.
-    saved: Option<File>,
+
     partial: Vec<u8>,
     /// Rendered output waiting to be written; the caller empties it.
     pub out: Vec<u8>,
@@ -122,10 +119,9 @@ pub struct View {
 impl View {
     /// `errno_names`: add the name after errno return values (`-12 ENOMEM`),
     /// which makes the output differ from the kernel's.
-    pub fn new(theme: Theme, errno_names: bool, saved: Option<File>) -> View {
+    pub fn new(theme: Theme, errno_names: bool) -> View {
         View {
             renderer: Renderer::new(&theme, errno_names),
-            saved,
             partial: Vec::new(),
             out: Vec::with_capacity(64 * 1024),
             scratch: [Vec::new(), Vec::new()],
@@ -134,12 +130,6 @@ impl View {
     }
 
     pub fn feed(&mut self, bytes: &[u8]) {
-        if let Some(file) = self.saved.as_mut() {
-            if let Err(e) = file.write_all(bytes) {
-                warn(format_args!("cannot write to the -o file: {e}"));
-                self.saved = None;
-            }
-        }
         if self.renderer.passes_through() {
             self.out.extend_from_slice(bytes);
             self.tally_plain(bytes);
@@ -331,7 +321,7 @@ mod tests {
     #[test]
     fn bytes_that_are_not_utf8_pass_through_exactly() {
         let input = b" 0)   bad\xff-12   |   1.000 us    |  f();\n 0)   1.000 us    |  g();\n";
-        let mut v = View::new(Theme::color(), false, None);
+        let mut v = View::new(Theme::color(), false);
         v.feed(input);
         v.finish();
         assert_eq!(strip_ansi(&v.out), input.to_vec());
@@ -354,7 +344,7 @@ mod tests {
                 continue;
             }
             let input = std::fs::read(&path).expect("read fixture");
-            let mut plain = View::new(Theme::plain(), false, None);
+            let mut plain = View::new(Theme::plain(), false);
             plain.feed(&input);
             plain.finish();
             let mut want = input.clone();
@@ -362,7 +352,7 @@ mod tests {
                 want.push(b'\n');
             }
             assert_eq!(plain.out, want, "{}", path.display());
-            let mut color = View::new(Theme::color(), false, None);
+            let mut color = View::new(Theme::color(), false);
             for piece in input.chunks(777) {
                 color.feed(piece);
             }
@@ -391,12 +381,12 @@ mod tests {
         while input.len() < 3 * PARALLEL_CHUNK {
             input.extend_from_within(..);
         }
-        let mut small = View::new(Theme::color(), false, None);
+        let mut small = View::new(Theme::color(), false);
         for piece in input.chunks(4096) {
             small.feed(piece);
         }
         small.finish();
-        let mut big = View::new(Theme::color(), false, None);
+        let mut big = View::new(Theme::color(), false);
         for piece in input.chunks(input.len() / 2 + 1) {
             big.feed(piece);
         }
@@ -414,7 +404,7 @@ mod tests {
         for theme in [Theme::plain(), Theme::color()] {
             // every way of cutting the stream into reads counts the same
             for cut in 0..input.len() {
-                let mut v = View::new(theme, false, None);
+                let mut v = View::new(theme, false);
                 v.feed(&input[..cut]);
                 v.feed(&input[cut..]);
                 v.finish();
@@ -444,7 +434,7 @@ mod tests {
             (Theme::plain(), true),
         ] {
             for cut in [0, 10, 40, 60, input.len() - 3] {
-                let mut v = View::new(theme, names, None);
+                let mut v = View::new(theme, names);
                 v.feed(&input[..cut]);
                 v.feed(&input[cut..]);
                 v.finish();
