@@ -70,6 +70,8 @@ struct Live {
     text: Vec<u8>,
     /// CPUs whose buffer brought records this round.
     fed: Vec<bool>,
+    /// Records read so far.
+    events: u64,
     /// Events the kernel had lost before this trace (top-level stats are
     /// cumulative).
     lost_before: u64,
@@ -85,9 +87,10 @@ impl Live {
     /// Takes what the kernel has (up to `watermark`) into the stream.
     fn read(&mut self, watermark: Option<u64>) {
         self.fed.iter_mut().for_each(|f| *f = false);
-        let (stream, fed) = (&mut self.stream, &mut self.fed);
+        let (stream, fed, events) = (&mut self.stream, &mut self.fed, &mut self.events);
         self.reader.drain(watermark, |item, data| match *item {
             Item::Event(e) => {
+                *events += 1;
                 stream.push(e.cpu, e.ts, data);
                 if let Some(f) = fed.get_mut(e.cpu as usize) {
                     *f = true;
@@ -183,6 +186,7 @@ impl Mode for Graph<'_> {
             stream: Stream::new(KernelText::new(sources.kernel()?)),
             text: Vec::with_capacity(64 * 1024),
             fed: vec![false; cpus],
+            events: 0,
             known: who
                 .command
                 .as_ref()
@@ -218,11 +222,12 @@ impl Mode for Graph<'_> {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String> {
-        let mut lost = 0;
+        let (mut events, mut lost) = (0, 0);
         if let Some(live) = &mut self.live {
             live.read(None);
             live.refresh_names();
             live.stream.finish(&mut live.text);
+            events = live.events;
             lost = live.reader.kernel_lost().saturating_sub(live.lost_before);
             if let Some(capture) = live.capture.take() {
                 let names = std::fs::read_to_string(&live.cmdlines).unwrap_or_default();
@@ -237,18 +242,12 @@ impl Mode for Graph<'_> {
         self.view.finish();
         out.append(&mut self.view.out);
         let t = &self.view.tally;
-        let mut closing = Vec::new();
-        if lost > 0 || t.lost > 0 || t.lost_unknown {
-            closing.push(format!(
-                "{} lines, {} events lost",
-                t.lines,
-                lost.max(t.lost)
-            ));
-        }
+        // The stats count every loss; a page header only when it had room.
+        let lost = lost.max(t.lost);
+        let mut closing = vec![format!("{events} events traced, {lost} events lost")];
         closing.extend(t.errno_table().map(|table| table.trim_end().to_string()));
         closing
-    }
-}
+    }}
 
 /// `ftr report FILE`: renders a saved trace (`-o`, `cat trace`, `trace-cmd show`).
 pub fn report(args: ReportArgs) -> Result<i32> {
