@@ -144,6 +144,17 @@ fn assert_same(before: &BTreeMap<String, String>, what: &str) {
     assert_eq!(before.len(), after.len(), "{what}: set of knobs changed");
 }
 
+/// ftr started with no input and its output discarded.
+fn quiet_ftr(args: &[&str]) -> std::process::Child {
+    ftr()
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ftr")
+}
+
 fn run(cmd: &mut Command) -> (i32, String, String) {
     let out: Output = cmd.stdin(Stdio::null()).output().expect("run ftr");
     (
@@ -558,21 +569,15 @@ fn kill_9_at_any_moment_is_undone_by_the_guardian() {
     // command ends (at about 150 ms).
     let moments = (0..12).map(|i| i * 3).chain((40..=240).step_by(10));
     for ms in moments {
-        let mut child = ftr()
-            .args([
-                "trace",
-                "-e",
-                "write,openat",
-                "--",
-                "sh",
-                "-c",
-                "sleep 0.15",
-            ])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = quiet_ftr(&[
+            "trace",
+            "-e",
+            "write,openat",
+            "--",
+            "sh",
+            "-c",
+            "sleep 0.15",
+        ]);
         std::thread::sleep(Duration::from_millis(ms));
         let _ = child.kill();
         let _ = child.wait();
@@ -591,13 +596,7 @@ fn kill_9_at_any_moment_is_undone_by_the_guardian() {
 fn kill_9_of_ftr_and_its_guardian_then_reset_restores() {
     let _g = tracing_machine();
     let before = snapshot();
-    let mut child = ftr()
-        .args(["trace", "-e", "openat", "--", "sleep", "30"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = quiet_ftr(&["trace", "-e", "openat", "--", "sleep", "30"]);
     std::thread::sleep(Duration::from_millis(300));
     let inst = Path::new(T).join(format!("instances/ftr-{}", child.id()));
     assert!(inst.exists(), "tracing in its own instance");
@@ -668,14 +667,7 @@ fn another_tools_probe_survives_every_way_out() {
     }
     // A signal, a kill -9 (the guardian), a kill -9 of both then reset.
     for how in ["INT", "KILL", "KILL both"] {
-        let mut child = ftr()
-            .args(trace)
-            .args(["--", "sleep", "30"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = quiet_ftr(&["trace", "-e", "openat", "--", "sleep", "30"]);
         std::thread::sleep(Duration::from_millis(300));
         if how == "KILL both" {
             let guardian = guardian_of(child.id()).expect("guardian");
