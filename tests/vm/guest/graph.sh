@@ -93,7 +93,7 @@ check delay
 # -o saves a capture (trace.dat); ftr report renders it again.
 run saved ftr -o /tmp/cap.dat -G __x64_sys_pwritev2 --graph-opts depth=2 --no-pager -- pwv2 2
 check saved
-run report ftr report --color=never /tmp/cap.dat
+run report ftr report --color=never --no-pager /tmp/cap.dat
 run inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- forker 2
 check inherit
 run no-inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-inherit --no-pager -- forker 2
