@@ -173,12 +173,13 @@ impl Mode for Graph<'_> {
         let reader = RawReader::open(fs, "")?;
         let sources = Sources::live(fs, &self.plan.tracer, &self.args.events, reader.page_size())?;
         let cpus = reader.cpus().max().map_or(0, |c| c as usize + 1);
-        let capture = match &self.args.output.file {
-            Some(path) => Some(CaptureWriter::create(path, sources.meta(), cpus).map_err(|e| {
-                Error::usage(format!("-o {}: cannot write it: {e}", path.display()))
-            })?),
-            None => None,
-        };
+        let capture =
+            match &self.args.output.file {
+                Some(path) => Some(CaptureWriter::create(path, sources.meta(), cpus).map_err(
+                    |e| Error::usage(format!("-o {}: cannot write it: {e}", path.display())),
+                )?),
+                None => None,
+            };
         let data = reader.fds().collect();
         let mut live = Live {
             lost_before: reader.kernel_lost(),
@@ -247,7 +248,8 @@ impl Mode for Graph<'_> {
         let mut closing = vec![format!("{events} events traced, {lost} events lost")];
         closing.extend(t.errno_table().map(|table| table.trim_end().to_string()));
         closing
-    }}
+    }
+}
 
 /// `ftr report FILE`: renders a saved trace (`-o`, `cat trace`, `trace-cmd show`).
 pub fn report(args: ReportArgs) -> Result<i32> {

@@ -7,11 +7,9 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::kernel_text::{Cmdlines, Kernel, KernelText, Options, RetvalStyle, Tracer};
-use super::records::Layouts;
-use super::sources::render_pages;
-use crate::format::Format;
-use crate::kallsyms::Symbols;
+use super::kernel_text::KernelText;
+use super::sources::{render_pages, Sources};
+use crate::capture::{self, CaptureWriter};
 
 fn fixtures() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/graph-raw");
@@ -28,13 +26,19 @@ fn read(dir: &Path, name: &str) -> String {
     fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display()))
 }
 
-/// Every `events/<system>/<event>.format` of a capture.
-fn formats(dir: &Path) -> Vec<Format> {
+/// Every `events/<system>/<event>.format` of a capture: (system, text).
+fn formats(dir: &Path) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for system in fs::read_dir(dir.join("events")).expect("events/") {
-        for file in fs::read_dir(system.expect("system").path()).expect("system dir") {
+        let system = system.expect("system").path();
+        let name = system
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        for file in fs::read_dir(&system).expect("system dir") {
             let text = fs::read_to_string(file.expect("format").path()).expect("format file");
-            out.extend(Format::parse(&text));
+            out.push((name.clone(), text));
         }
     }
     out
@@ -62,38 +66,74 @@ fn page_size(header_page: &str) -> usize {
     num("offset:") + num("size:")
 }
 
-fn kernel(dir: &Path) -> Kernel {
+/// What the capture directory says of its kernel, as live ftr reads it.
+fn sources(dir: &Path) -> Sources {
     let options = read(dir, "options");
-    let tracer = match options
+    let tracer = options
         .lines()
         .find_map(|l| l.strip_prefix("current_tracer="))
-    {
-        Some("function") => Tracer::Function,
-        _ => Tracer::FunctionGraph,
-    };
-    Kernel {
-        layouts: Layouts::new(formats(dir)),
-        symbols: Symbols::parse(&read(dir, "kallsyms")),
-        cmdlines: Cmdlines::parse(&read(dir, "saved_cmdlines")),
+        .unwrap_or("function_graph");
+    Sources {
+        page_size: page_size(&read(dir, "header_page")),
+        header_page: read(dir, "header_page"),
+        header_event: String::new(),
+        formats: formats(dir),
+        kallsyms: read(dir, "kallsyms"),
+        printk_formats: String::new(),
+        saved_cmdlines: read(dir, "saved_cmdlines"),
         nr_cpu_ids: nr_cpu_ids(&read(dir, "cpu_possible")),
-        options: Options::from_trace_options(&options),
-        tracer,
-        retval_style: RetvalStyle::for_release(&read(dir, "uname")),
+        trace_options: options.clone(),
+        tracer: tracer.to_string(),
+        release: read(dir, "uname").trim().to_string(),
+        clock: "local".to_string(),
     }
+}
+
+fn raw_pages(dir: &Path, cpus: u32) -> Vec<Vec<u8>> {
+    (0..cpus)
+        .map(|cpu| fs::read(dir.join(format!("cpu{cpu}.raw"))).unwrap_or_default())
+        .collect()
+}
+
+/// The rendered text of `cpu_data` with what `sources` says.
+fn rendered(sources: &Sources, cpu_data: &[Vec<u8>]) -> String {
+    let text = KernelText::new(sources.kernel().expect("kernel"));
+    let mut out = Vec::new();
+    render_pages(text, sources.page_size, cpu_data, |t| {
+        out.extend_from_slice(t)
+    });
+    String::from_utf8(out).expect("utf-8 text")
 }
 
 /// Renders a capture's raw pages as `ftr report` renders a capture file:
 /// page by page in the kernel's order.
 fn render(dir: &Path) -> String {
-    let page = page_size(&read(dir, "header_page"));
-    let cpu_data: Vec<Vec<u8>> = (0..nr_cpu_ids(&read(dir, "cpu_possible")))
-        .map(|cpu| fs::read(dir.join(format!("cpu{cpu}.raw"))).unwrap_or_default())
-        .collect();
-    let mut out = Vec::new();
-    render_pages(KernelText::new(kernel(dir)), page, &cpu_data, |text| {
-        out.extend_from_slice(text)
-    });
-    String::from_utf8(out).expect("utf-8 text")
+    let sources = sources(dir);
+    rendered(&sources, &raw_pages(dir, sources.nr_cpu_ids))
+}
+
+/// The same, through a trace.dat written by the capture writer and read
+/// back: what `ftr -o FILE` then `ftr report FILE` do.
+fn render_via_trace_dat(dir: &Path) -> String {
+    let sources = sources(dir);
+    let cpus = sources.nr_cpu_ids as usize;
+    let path = std::env::temp_dir().join(format!(
+        "ftr-test-{}-{}.dat",
+        std::process::id(),
+        dir.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let mut writer = CaptureWriter::create(&path, sources.meta(), cpus).expect("create");
+    for (cpu, pages) in raw_pages(dir, cpus as u32).iter().enumerate() {
+        writer.append_pages(cpu, pages).expect("append pages");
+    }
+    writer
+        .finish(sources.saved_cmdlines.clone())
+        .expect("finish");
+    let bytes = fs::read(&path).expect("read the capture");
+    let _ = fs::remove_file(&path);
+    let capture = capture::read(&bytes).expect("a capture ftr reads");
+    let again = Sources::of_capture(&capture);
+    rendered(&again, &capture.cpu_data)
 }
 
 /// The text after the header: the leading `#` lines. (Only the leading
@@ -128,6 +168,16 @@ fn first_difference(want: &str, got: &str) -> String {
 
 #[test]
 fn every_capture_renders_byte_identical_to_the_kernel() {
+    byte_identical(render);
+}
+
+#[test]
+fn and_so_does_its_trace_dat_written_and_read_back() {
+    byte_identical(render_via_trace_dat);
+}
+
+/// Each fixture rendered by `render` is the kernel's `trace` text.
+fn byte_identical(render: fn(&Path) -> String) {
     let mut failed = Vec::new();
     let all = fixtures();
     assert!(!all.is_empty(), "no fixtures");

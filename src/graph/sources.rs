@@ -40,7 +40,12 @@ pub struct Sources {
 impl Sources {
     /// Reads them from tracefs once tracing is armed (the options are the
     /// ones ftr set), for `tracer` and the `-e` events.
-    pub fn live(fs: &Tracefs, tracer: &str, events: &[String], page_size: usize) -> Result<Sources> {
+    pub fn live(
+        fs: &Tracefs,
+        tracer: &str,
+        events: &[String],
+        page_size: usize,
+    ) -> Result<Sources> {
         let mut formats = Vec::new();
         let ftrace = fs.path("events/ftrace");
         let dir = std::fs::read_dir(&ftrace).map_err(|e| Error::io("list", &ftrace, &e))?;
@@ -89,19 +94,19 @@ impl Sources {
     /// options and the function_graph layout are assumed).
     pub fn of_capture(capture: &Capture) -> Sources {
         let m = &capture.meta;
-        let ftr = |key: &str| {
-            m.ftr
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-        };
+        let ftr = |key: &str| m.ftr.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone());
         let mut formats: Vec<(String, String)> = m
             .ftrace_formats
             .iter()
             .map(|f| ("ftrace".to_string(), f.clone()))
             .collect();
         for system in &m.systems {
-            formats.extend(system.formats.iter().map(|f| (system.name.clone(), f.clone())));
+            formats.extend(
+                system
+                    .formats
+                    .iter()
+                    .map(|f| (system.name.clone(), f.clone())),
+            );
         }
         Sources {
             page_size: m.page_size as usize,
@@ -207,8 +212,9 @@ pub fn render_pages(
     let mut events = Vec::new();
     let mut buf = Vec::new();
     let page_ts = |data: &[u8], at: usize| {
-        data.get(at..at + 8)
-            .map_or(u64::MAX, |b| u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8])))
+        data.get(at..at + 8).map_or(u64::MAX, |b| {
+            u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8]))
+        })
     };
     loop {
         let earliest = (0..cpu_data.len())

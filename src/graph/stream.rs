@@ -122,7 +122,8 @@ impl Stream {
     /// older ones than the others' later records.
     pub fn pump_before(&mut self, limit: u64, out: &mut Vec<u8>) {
         while let Some(cpu) = self.oldest() {
-            if self.cpus[cpu].head_ts().is_some_and(|ts| ts >= limit) || !self.print_head(cpu, out) {
+            if self.cpus[cpu].head_ts().is_some_and(|ts| ts >= limit) || !self.print_head(cpu, out)
+            {
                 break;
             }
         }

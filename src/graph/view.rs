@@ -107,7 +107,6 @@ const PIECE: usize = 32 * 1024;
 pub struct View {
     renderer: Renderer,
     /// `-o FILE`: the stream as the kernel wrote it.
-
     partial: Vec<u8>,
     /// Rendered output waiting to be written; the caller empties it.
     pub out: Vec<u8>,

@@ -441,4 +441,3 @@ impl Tracer {
         }
     }
 }
-
