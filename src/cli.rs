@@ -113,6 +113,8 @@ pub struct ReportArgs {
     pub input: Option<PathBuf>,
     pub output: OutputArgs,
     pub errno_names: bool,
+    /// `-O` options to render a capture with instead of its own.
+    pub trace_options: Vec<String>,
 }
 
 pub const USAGE: &str = "\
@@ -121,7 +123,7 @@ ftr: one-command Linux kernel tracing that always puts tracefs back
 Usage:
   ftr trace [OPTIONS] [-e SYSCALLS] [--] [COMMAND [ARGS...]]
   ftr [graph] [OPTIONS] -G FUNC [--] [COMMAND [ARGS...]]
-  ftr report [--errno-names] [FILE|-]
+  ftr report [--errno-names] [-O OPT]... [FILE|-]
   ftr list syscalls|events|tracers|functions [GLOB]
   ftr reset
 
@@ -411,6 +413,7 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
     let mut target = Target::default();
     let mut input = None;
     let mut errno_names = false;
+    let mut trace_options = Vec::new();
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = next(&mut parser)? {
         match arg {
@@ -425,6 +428,7 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
                     common(&key, &mut parser, &mut target, &mut output)?;
                 }
                 "errno-names" => errno_names = true,
+                "O" | "option" => trace_options.push(string(&mut parser, "-O")?),
                 "h" | "help" => return Ok(Command::Help),
                 _ => return Err(unknown(&key)),
             },
@@ -435,6 +439,7 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
         input,
         output,
         errno_names,
+        trace_options,
     }))
 }
 

@@ -77,8 +77,8 @@ impl Default for Options {
 }
 
 impl Options {
-    /// Reads `trace_options` (`name` or `noname` per line); options it does
-    /// not list keep the kernel's default.
+    /// Reads `trace_options` (`name` or `noname` per line, a later line
+    /// winning); options it does not list keep the kernel's default.
     pub fn from_trace_options(text: &str) -> Options {
         let mut o = Options::default();
         for line in text.lines().map(str::trim) {
@@ -86,29 +86,41 @@ impl Options {
                 Some(name) => (name, false),
                 None => (line, true),
             };
-            let slot = match name {
-                "funcgraph-cpu" => &mut o.cpu,
-                "funcgraph-proc" => &mut o.proc_,
-                "funcgraph-abstime" => &mut o.abstime,
-                "funcgraph-duration" => &mut o.duration,
-                "funcgraph-overhead" => &mut o.overhead,
-                "funcgraph-tail" => &mut o.tail,
-                "funcgraph-irqs" => &mut o.irqs,
-                "funcgraph-overrun" => &mut o.overrun,
-                "funcgraph-retval" => &mut o.retval,
-                "funcgraph-retval-hex" => &mut o.retval_hex,
-                "funcgraph-retaddr" => &mut o.retaddr,
-                "latency-format" => &mut o.latency,
-                "context-info" => &mut o.context_info,
-                "print-parent" => &mut o.print_parent,
-                "sym-offset" => &mut o.sym_offset,
-                "sym-addr" => &mut o.sym_addr,
-                "irq-info" => &mut o.irq_info,
-                _ => continue,
-            };
-            *slot = on;
+            if let Some(slot) = o.slot(name) {
+                *slot = on;
+            }
         }
         o
+    }
+
+    /// Whether `opt` (`name` or `noname`) is an option that changes the text.
+    pub fn changes_text(opt: &str) -> bool {
+        let name = opt.strip_prefix("no").unwrap_or(opt);
+        Options::default().slot(name).is_some()
+    }
+
+    fn slot(&mut self, name: &str) -> Option<&mut bool> {
+        let o = self;
+        Some(match name {
+            "funcgraph-cpu" => &mut o.cpu,
+            "funcgraph-proc" => &mut o.proc_,
+            "funcgraph-abstime" => &mut o.abstime,
+            "funcgraph-duration" => &mut o.duration,
+            "funcgraph-overhead" => &mut o.overhead,
+            "funcgraph-tail" => &mut o.tail,
+            "funcgraph-irqs" => &mut o.irqs,
+            "funcgraph-overrun" => &mut o.overrun,
+            "funcgraph-retval" => &mut o.retval,
+            "funcgraph-retval-hex" => &mut o.retval_hex,
+            "funcgraph-retaddr" => &mut o.retaddr,
+            "latency-format" => &mut o.latency,
+            "context-info" => &mut o.context_info,
+            "print-parent" => &mut o.print_parent,
+            "sym-offset" => &mut o.sym_offset,
+            "sym-addr" => &mut o.sym_addr,
+            "irq-info" => &mut o.irq_info,
+            _ => return None,
+        })
     }
 }
 

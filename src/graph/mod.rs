@@ -32,7 +32,7 @@ mod sources;
 mod stream;
 mod view;
 
-use kernel_text::{Cmdlines, KernelText};
+use kernel_text::{Cmdlines, KernelText, Options};
 use sources::Sources;
 use stream::Stream;
 use view::View;
@@ -269,6 +269,15 @@ pub fn report(args: ReportArgs) -> Result<i32> {
         .as_ref()
         .map_or("standard input".to_string(), |p| p.display().to_string());
     let read_err = |e: std::io::Error| Error::usage(format!("report {name}: cannot read it: {e}"));
+    if let Some(bad) = args
+        .trace_options
+        .iter()
+        .find(|o| !Options::changes_text(o))
+    {
+        return Err(Error::usage(format!(
+            "report -O {bad}: not an option of the graph's text (funcgraph-proc, funcgraph-abstime, nofuncgraph-cpu, funcgraph-tail, latency-format, …)"
+        )));
+    }
     // A capture (`-o`, or trace-cmd's trace.dat) starts with its magic;
     // anything else is text the kernel wrote.
     let mut head = Vec::with_capacity(capture::MAGIC.len());
@@ -284,7 +293,12 @@ pub fn report(args: ReportArgs) -> Result<i32> {
         input.read_to_end(&mut bytes).map_err(read_err)?;
         let capture = capture::read(&bytes)
             .map_err(|e| Error::usage(format!("report {name}: not a capture ftr can read: {e}")))?;
-        let sources = Sources::of_capture(&capture);
+        let mut sources = Sources::of_capture(&capture);
+        // -O: the same records with other columns (later lines win).
+        for opt in &args.trace_options {
+            sources.trace_options.push('\n');
+            sources.trace_options.push_str(opt);
+        }
         let text = KernelText::new(sources.kernel()?);
         sources::render_pages(text, sources.page_size, &capture.cpu_data, |text| {
             if !output.reader_gone() {
@@ -293,6 +307,10 @@ pub fn report(args: ReportArgs) -> Result<i32> {
                 view.out.clear();
             }
         });
+    } else if !args.trace_options.is_empty() {
+        return Err(Error::usage(format!(
+            "report -O: {name} is text, shown as the kernel wrote it; -O re-renders captures (ftr -o FILE)"
+        )));
     } else {
         view.feed(&head);
         let mut buf = vec![0u8; 1 << 20];

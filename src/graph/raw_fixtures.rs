@@ -197,3 +197,24 @@ fn byte_identical(render: fn(&Path) -> String) {
         failed.join("\n")
     );
 }
+
+/// `ftr report -O`: the same records with other columns. Without the CPU
+/// column each line is the default line minus its ` N) ` prefix.
+#[test]
+fn a_capture_renders_again_with_other_options() {
+    let dir = fixtures()
+        .into_iter()
+        .find(|d| d.ends_with("6.12-depth4"))
+        .expect("the 6.12-depth4 fixture");
+    let mut sources = sources(&dir);
+    let pages = raw_pages(&dir, sources.nr_cpu_ids);
+    let with_cpu = rendered(&sources, &pages);
+    sources.trace_options.push_str("\nnofuncgraph-cpu");
+    let without = rendered(&sources, &pages);
+    assert!(with_cpu.lines().count() > 10, "{with_cpu}");
+    let stripped: Vec<&str> = with_cpu
+        .lines()
+        .map(|l| l.split_once(") ").map_or(l, |(_, rest)| rest))
+        .collect();
+    assert_eq!(without.lines().collect::<Vec<_>>(), stripped);
+}
