@@ -338,7 +338,11 @@ fn check(ver: &str) {
     let (text, rc) = run.get("report");
     assert_eq!(rc, 0, "{ver}: {text}");
     assert!(!calls(text).is_empty(), "{ver}: {text}");
-    assert_eq!(calls(text), calls(shown), "{ver}: report vs live\n{text}\n{shown}");
+    assert_eq!(
+        calls(text),
+        calls(shown),
+        "{ver}: report vs live\n{text}\n{shown}"
+    );
     // Children followed by default, not with --no-inherit. Keyed on the pid:
     // the kernel may print one task as `<...>-943` and later `forker-943`.
     let pids = |text: &str| -> BTreeSet<u32> {
