@@ -5,6 +5,7 @@
 
 mod capture;
 mod cli;
+mod collector;
 mod errno;
 mod error;
 mod format;

@@ -90,8 +90,6 @@ pub struct RawReader {
     per_cpu: std::path::PathBuf,
     /// The events of the page being decoded (kept for its memory).
     page_events: Vec<Event>,
-    /// The pages read in the last round: (cpu, where in `buf`, length).
-    pages: Vec<(u32, usize, usize)>,
     /// A per-CPU `stats` file: its `now ts` is the buffer's clock, now.
     stats: std::path::PathBuf,
     page_size: usize,
@@ -134,7 +132,6 @@ impl RawReader {
             stats: per_cpu.join(format!("cpu{first}/stats")),
             per_cpu,
             page_events: Vec::new(),
-            pages: Vec::new(),
             cpus,
             page_size,
             buf: Vec::new(),
@@ -152,14 +149,6 @@ impl RawReader {
             .ok()
             .and_then(|s| parse_now(&s))
             .unwrap_or(u64::MAX)
-    }
-
-    /// The pages the last `drain` read, as the kernel gave them: for a
-    /// capture of the buffer.
-    pub fn pages(&self) -> impl Iterator<Item = (u32, &[u8])> + '_ {
-        self.pages
-            .iter()
-            .map(|&(cpu, at, len)| (cpu, &self.buf[at..at + len]))
     }
 
     /// The ring buffer's page size.
@@ -191,6 +180,37 @@ impl RawReader {
         lost
     }
 
+    pub fn borrowed_fds(&self) -> impl Iterator<Item = std::os::fd::BorrowedFd<'_>> + '_ {
+        self.cpus.iter().map(|c| std::os::fd::AsFd::as_fd(&c.file))
+    }
+
+    /// Reads every CPU until its buffer is empty, without decoding: whole
+    /// pages (a short read is padded; its header says how much is data).
+    /// Every event up to the batch's `now` is in it or was in an earlier one.
+    pub fn pass(&mut self) -> crate::collector::Batch {
+        let now = self.now();
+        let page = self.page_size;
+        let mut pages = Vec::new();
+        for c in &mut self.cpus {
+            let mut got: Vec<u8> = Vec::new();
+            for _ in 0..MAX_PAGES_PER_ROUND {
+                let base = got.len();
+                got.resize(base + page, 0);
+                match c.file.read(&mut got[base..]) {
+                    Ok(n) if n > 0 => {}
+                    _ => {
+                        got.truncate(base);
+                        break;
+                    }
+                }
+            }
+            if !got.is_empty() {
+                pages.push((c.cpu, got));
+            }
+        }
+        crate::collector::Batch { now, pages }
+    }
+
     pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
         self.cpus.iter().map(|c| c.file.as_raw_fd())
     }
@@ -215,13 +235,11 @@ impl RawReader {
     /// that other CPUs wrote meanwhile can still sort before them.
     pub fn drain(&mut self, watermark: Option<u64>, mut f: impl FnMut(&Item, &[u8])) {
         // Keep the buffer's memory from round to round, but not a huge one.
-        // (Its pages stay readable through `pages` until the next round.)
         if self.buf.capacity() > 8 << 20 {
             self.buf = Vec::new();
         }
         self.buf.clear();
         self.items.clear();
-        self.pages.clear();
         // Held events first: their bytes move to the front of this round's buffer.
         self.buf.extend_from_slice(&self.held_buf);
         self.items.append(&mut self.held);
@@ -237,7 +255,6 @@ impl RawReader {
                         events.clear();
                         let info = decode_page(&self.buf, base, n, c.cpu, events);
                         self.buf.truncate(base + n);
-                        self.pages.push((c.cpu, base, n));
                         if let Some(count) = info.lost {
                             self.items.push(Item::Lost {
                                 ts: info.first_ts,

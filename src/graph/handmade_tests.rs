@@ -236,7 +236,8 @@ fn an_entry_without_its_next_record_yet_prints_split_as_trace_pipe_does() {
     stream.push(0, 1, &entry("mutex_unlock", 0));
     stream.pump(&mut out);
     assert!(out.is_empty(), "an entry waits for its look-ahead");
-    stream.flush_cpu(0, &mut out);
+    stream.idle(0);
+    stream.pump(&mut out);
     stream.push(0, 2, &exit("mutex_unlock", 0, 0, 1_500));
     stream.pump(&mut out);
     assert_eq!(

@@ -38,7 +38,9 @@ use stream::Stream;
 use view::View;
 
 use crate::capture::{self, CaptureWriter};
-use crate::reader::{Item, RawReader};
+use crate::collector::{Batch, Collector};
+use crate::reader::RawReader;
+use crate::ringbuf::decode_page;
 
 pub fn run(args: GraphArgs) -> Result<i32> {
     // -o saves the kernel's stream unchanged (for `ftr report`) while the
@@ -64,12 +66,13 @@ struct Graph<'a> {
 
 /// What reading the binary buffers takes, once armed.
 struct Live {
-    reader: RawReader,
+    /// Moves the pages out of the kernel in a thread of its own.
+    collector: Collector,
     stream: Stream,
     /// The kernel's text of this round, before coloring.
     text: Vec<u8>,
-    /// CPUs whose buffer brought records this round.
-    fed: Vec<bool>,
+    /// The events of the page being decoded (kept for its memory).
+    page_events: Vec<crate::ringbuf::Event>,
     /// Records read so far.
     events: u64,
     /// Events the kernel had lost before this trace (top-level stats are
@@ -84,40 +87,53 @@ struct Live {
 }
 
 impl Live {
-    /// Takes what the kernel has (up to `watermark`) into the stream.
-    fn read(&mut self, watermark: Option<u64>) {
-        self.fed.iter_mut().for_each(|f| *f = false);
-        let (stream, fed, events) = (&mut self.stream, &mut self.fed, &mut self.events);
-        self.reader.drain(watermark, |item, data| match *item {
-            Item::Event(e) => {
-                *events += 1;
-                stream.push(e.cpu, e.ts, data);
-                if let Some(f) = fed.get_mut(e.cpu as usize) {
-                    *f = true;
+    /// Renders the batches the collector brought.
+    fn show(&mut self, batches: Vec<Batch>) {
+        self.refresh_names();
+        for batch in batches {
+            for (cpu, pages) in &batch.pages {
+                self.decode(*cpu, pages);
+                self.save(*cpu, pages);
+            }
+            // A CPU that brought nothing in a pass has nothing more for now:
+            // its waiting entry prints as `f() {`, as trace_pipe's does.
+            for cpu in 0..self.stream.cpus() as u32 {
+                if !batch.pages.iter().any(|(c, _)| *c == cpu) {
+                    self.stream.idle(cpu);
                 }
             }
-            Item::Lost { cpu, count, .. } => stream.push_lost(cpu, count),
-        });
-        self.save_pages();
+            // Everything up to `now` is read on every CPU.
+            self.stream
+                .pump_before(batch.now.saturating_add(1), &mut self.text);
+        }
     }
 
-    /// The pages just read into the capture, padded to whole pages (a read
-    /// may end early; the page header says how much of it is data).
-    fn save_pages(&mut self) {
+    /// A CPU's pages into the stream.
+    fn decode(&mut self, cpu: u32, pages: &[u8]) {
+        let page = self.collector.page_size();
+        for at in (0..pages.len()).step_by(page) {
+            self.page_events.clear();
+            let len = page.min(pages.len() - at);
+            let info = decode_page(pages, at, len, cpu, &mut self.page_events);
+            if let Some(count) = info.lost {
+                self.stream.push_lost(cpu, count);
+            }
+            for e in &self.page_events {
+                self.events += 1;
+                let record = &pages[e.start as usize..(e.start + e.len) as usize];
+                self.stream.push(cpu, e.ts, record);
+            }
+        }
+    }
+
+    /// A CPU's pages into the capture, if one is being written.
+    fn save(&mut self, cpu: u32, pages: &[u8]) {
         let Some(capture) = self.capture.as_mut() else {
             return;
         };
-        let page = self.reader.page_size();
-        let mut padded = Vec::with_capacity(page);
-        for (cpu, bytes) in self.reader.pages() {
-            padded.clear();
-            padded.extend_from_slice(bytes);
-            padded.resize(page.max(bytes.len()), 0);
-            if let Err(e) = capture.append_pages(cpu as usize, &padded) {
-                warn(format_args!("cannot write the capture (-o): {e}"));
-                self.capture = None;
-                return;
-            }
+        if let Err(e) = capture.append_pages(cpu as usize, pages) {
+            warn(format_args!("cannot write the capture (-o): {e}"));
+            self.capture = None;
         }
     }
 
@@ -180,14 +196,16 @@ impl Mode for Graph<'_> {
                 )?),
                 None => None,
             };
-        let data = reader.fds().collect();
-        let mut live = Live {
-            lost_before: reader.kernel_lost(),
-            reader,
+        let lost_before = reader.kernel_lost();
+        let collector = Collector::start(reader)?;
+        let data = vec![collector.wake_fd()];
+        self.live = Some(Live {
+            collector,
             stream: Stream::new(KernelText::new(sources.kernel()?)),
             text: Vec::with_capacity(64 * 1024),
-            fed: vec![false; cpus],
+            page_events: Vec::new(),
             events: 0,
+            lost_before,
             known: who
                 .command
                 .as_ref()
@@ -195,9 +213,7 @@ impl Mode for Graph<'_> {
                 .unwrap_or_default(),
             cmdlines: fs.path("saved_cmdlines"),
             capture,
-        };
-        live.refresh_names();
-        self.live = Some(live);
+        });
         Ok(Armed {
             buffer: Buffer::TopLevel,
             data,
@@ -206,17 +222,8 @@ impl Mode for Graph<'_> {
 
     fn round(&mut self, out: &mut Vec<u8>) -> Flow {
         if let Some(live) = &mut self.live {
-            let now = live.reader.now();
-            live.read(Some(now));
-            live.refresh_names();
-            live.stream.pump(&mut live.text);
-            // A CPU that brought nothing this round has nothing more for
-            // now: its waiting entry prints as `f() {`, as trace_pipe's does.
-            for cpu in 0..live.fed.len() {
-                if !live.fed[cpu] {
-                    live.stream.flush_cpu(cpu as u32, &mut live.text);
-                }
-            }
+            let batches = live.collector.take();
+            live.show(batches);
         }
         self.show(out);
         Flow::Go
@@ -224,22 +231,24 @@ impl Mode for Graph<'_> {
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String> {
         let (mut events, mut lost) = (0, 0);
-        if let Some(live) = &mut self.live {
-            live.read(None);
-            live.refresh_names();
+        if let Some(mut live) = self.live.take() {
+            // The collector reads what is left and gives the buffers back
+            // (closed at the end of this block, before the restore).
+            let (batches, reader) = live.collector.finish();
+            live.show(batches);
             live.stream.finish(&mut live.text);
             events = live.events;
-            lost = live.reader.kernel_lost().saturating_sub(live.lost_before);
+            let now_lost = reader.as_ref().map_or(0, RawReader::kernel_lost);
+            lost = now_lost.saturating_sub(live.lost_before);
             if let Some(capture) = live.capture.take() {
                 let names = std::fs::read_to_string(&live.cmdlines).unwrap_or_default();
                 if let Err(e) = capture.finish(format!("{names}{}", live.known)) {
                     warn(format_args!("cannot write the capture (-o): {e}"));
                 }
             }
+            self.view.feed(&live.text);
         }
         self.show(out);
-        // Its buffers close here: the instance or tracer can be let go.
-        self.live = None;
         self.view.finish();
         out.append(&mut self.view.out);
         let t = &self.view.tally;

@@ -8,7 +8,7 @@
 //! one leaf line. So an entry cannot be printed before its CPU's next
 //! record is known, and nothing later than it either, or lines would leave
 //! the kernel's order. [`Stream::pump`] prints as far as that allows;
-//! [`Stream::flush_cpu`] says a CPU has nothing more for now (the reader
+//! [`Stream::idle`] says a CPU has nothing more for now (the reader
 //! found its buffer empty), so its entry prints in the split form `f() {`
 //! as `trace_pipe` prints it; [`Stream::finish`] does that for all CPUs.
 //! Reading the whole buffer first and then finishing gives what the
@@ -129,10 +129,15 @@ impl Stream {
         }
     }
 
-    /// `cpu` has nothing more for now: print its waiting entry as `f() {`.
-    pub fn flush_cpu(&mut self, cpu: u32, out: &mut Vec<u8>) {
+    /// How many CPUs have had records.
+    pub fn cpus(&self) -> usize {
+        self.cpus.len()
+    }
+
+    /// `cpu` has nothing more for now: its waiting entry may print as
+    /// `f() {` (at the next pump).
+    pub fn idle(&mut self, cpu: u32) {
         self.queue(cpu).flushed = true;
-        self.pump(out);
     }
 
     /// The end of the buffer: print everything.
