@@ -38,6 +38,26 @@ pub struct Symbols {
     arena: String,
     /// Sorted by address; aliases keep their file order.
     entries: Vec<Entry>,
+    /// Recent lookups, by address: a trace names the same few hundred
+    /// functions over and over, among some hundred thousand symbols.
+    cache: Cache,
+}
+
+/// A direct-mapped cache of (address, first alias, the symbol after).
+#[derive(Debug)]
+struct Cache(Box<[std::cell::Cell<(u64, u32, u32)>]>);
+
+const CACHE_SLOTS: usize = 4096;
+
+impl Default for Cache {
+    fn default() -> Cache {
+        // Address 0 is never looked up through the cache (see `lookup`).
+        Cache(
+            (0..CACHE_SLOTS)
+                .map(|_| std::cell::Cell::new((0, 0, 0)))
+                .collect(),
+        )
+    }
 }
 
 impl Symbols {
@@ -86,11 +106,15 @@ impl Symbols {
 
     /// The symbol that `addr` falls in, if any symbol starts at or below it.
     pub fn lookup(&self, addr: u64) -> Option<Sym<'_>> {
-        let after = self.entries.partition_point(|e| e.addr <= addr);
-        let last = after.checked_sub(1)?;
-        let at = self.entries[last].addr;
-        // The first alias at that address, as the kernel picks it.
-        let first = self.entries[..last].partition_point(|e| e.addr < at);
+        let slot = &self.cache.0[(addr as usize >> 4) % CACHE_SLOTS];
+        let (first, after) = match slot.get() {
+            (a, first, after) if a == addr && addr != 0 => (first as usize, after as usize),
+            _ => {
+                let (first, after) = self.search(addr)?;
+                slot.set((addr, first as u32, after as u32));
+                (first, after)
+            }
+        };
         let e = self.entries[first];
         let size = self.entries[after..]
             .first()
@@ -101,6 +125,17 @@ impl Symbols {
             offset: addr - e.addr,
             size,
         })
+    }
+
+    /// The first alias of the symbol `addr` falls in, and the index after
+    /// its last alias.
+    fn search(&self, addr: u64) -> Option<(usize, usize)> {
+        let after = self.entries.partition_point(|e| e.addr <= addr);
+        let last = after.checked_sub(1)?;
+        let at = self.entries[last].addr;
+        // The first alias at that address, as the kernel picks it.
+        let first = self.entries[..last].partition_point(|e| e.addr < at);
+        Some((first, after))
     }
 
     /// The start address of the first symbol called `name`.
