@@ -30,17 +30,18 @@ impl Where {
     /// Makes ftr's instance and asks it whether it can run `tracer`
     /// (function_graph or function): it lists only the tracers it allows.
     /// Both must be allowed, so that one kernel runs both in one place. On
-    /// older kernels the instance stays empty (it is removed at the end).
+    /// older kernels the instance goes again at once: the run is as it was.
     pub fn decide(session: &mut Session, tracer: &str) -> Result<Where> {
         let instance = session.create_instance()?;
         let offered = session
             .tracefs()
             .read(&below(&instance, "available_tracers"))?;
         let offers = |t: &str| offered.split_whitespace().any(|o| o == t);
-        Ok(match offers("function_graph") && offers(tracer) {
-            true => Where::Instance(instance),
-            false => Where::TopLevel,
-        })
+        if offers("function_graph") && offers(tracer) {
+            return Ok(Where::Instance(instance));
+        }
+        session.remove_instance()?;
+        Ok(Where::TopLevel)
     }
 
     /// The buffer's directory below tracefs (empty: the top level).

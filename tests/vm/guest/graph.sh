@@ -38,7 +38,7 @@ check() { # name
 # else at the top level (6.1). An instance being removed reads as gone.
 tracer_now() {
   for d in $T/instances/ftr-*; do
-    [ -d "$d" ] && t=$(cat $d/current_tracer 2>/dev/null) && { echo "$t"; return; }
+    t=$(cat $d/current_tracer 2>/dev/null) && [ "$t" != nop ] && { echo "$t"; return; }
   done
   cat $T/current_tracer
 }
