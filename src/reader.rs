@@ -67,7 +67,7 @@ fn page_size(tracefs: &Tracefs, rel: &str) -> usize {
 
 /// `name` in the buffer at `rel`: an instance, or the top level when `rel` is
 /// empty (a leading `/` would make the path absolute, outside tracefs).
-fn below(rel: &str, name: &str) -> String {
+pub fn below(rel: &str, name: &str) -> String {
     match rel {
         "" => name.to_string(),
         rel => format!("{rel}/{name}"),

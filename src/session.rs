@@ -87,6 +87,15 @@ impl Session {
         Ok(rel)
     }
 
+    /// Removes this session's instance now, for a mode that found it cannot
+    /// use it. Its journal entry stays: undoing it finds the instance gone.
+    pub fn remove_instance(&mut self) -> Result<()> {
+        if let Some(name) = self.instance.take() {
+            remove_instance(self.tracefs.root(), &name).map_err(Error::setup)?;
+        }
+        Ok(())
+    }
+
     /// Sets a knob of ftr's own instance (removed at the end, so nothing to
     /// journal); `name` is relative to the instance.
     pub fn set_instance(&mut self, name: &str, value: &str) -> Result<()> {

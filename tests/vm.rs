@@ -428,6 +428,56 @@ fn check(ver: &str) {
     );
     assert!(text.contains("--force"), "{ver}: {text}");
 
+    // Another tool's non-graph tracer (blk) at the top level: 6.12 runs the
+    // graph beside it in ftr's own instance; 6.1 cannot, and refuses as above.
+    let (text, rc) = run.get("beside");
+    if ver == "6.12" {
+        assert_eq!(rc, 0, "{ver}: {text}");
+        assert!(
+            calls(text)
+                .iter()
+                .any(|(d, n)| *d == 0 && n == "__x64_sys_pwritev2"),
+            "{ver}: {text}"
+        );
+        assert!(
+            text.lines()
+                .any(|l| l.starts_with("during: ftr-") && l.ends_with(" function_graph")),
+            "{ver}: the graph ran in ftr's instance: {text}"
+        );
+        assert!(text.contains("during: top level blk"), "{ver}: {text}");
+    } else {
+        assert_eq!(rc, 125, "{ver}: {text}");
+        assert_eq!(text.lines().count(), 1, "{ver}: one line: {text}");
+        assert!(
+            text.contains("the blk tracer is already active") && text.contains("--force"),
+            "{ver}: {text}"
+        );
+    }
+    assert!(
+        run.text.contains("graph lines in the top-level buffer: 0"),
+        "{ver}: {}",
+        run.text
+    );
+
+    // Another instance's function tracer: refused from ftr's instance, whose
+    // global graph knobs would reach it (6.12); beside it at the top level, as
+    // always (6.1).
+    let (text, rc) = run.get("busy-instance");
+    if ver == "6.12" {
+        assert_eq!(rc, 125, "{ver}: {text}");
+        assert_eq!(text.lines().count(), 1, "{ver}: one line: {text}");
+        assert!(
+            text.contains("the function tracer is already active in instances/other"),
+            "{ver}: {text}"
+        );
+    } else {
+        assert_eq!(rc, 0, "{ver}: {text}");
+        assert!(
+            calls(text).iter().any(|(_, n)| n == "__x64_sys_pwritev2"),
+            "{ver}: {text}"
+        );
+    }
+
     // Values the plan rejects, and one only the kernel can refuse: one
     // line each, exit 125, nothing changed (the snapshots above).
     for (name, says) in [
@@ -448,7 +498,8 @@ fn check(ver: &str) {
     assert_eq!(rc, 101, "{ver}: {text}");
     assert!(text.contains("FTR_TEST_PANIC"), "{ver}: {text}");
 
-    // kill -9: the guardian restores, without ftr reset.
+    // kill -9: the guardian restores, without ftr reset. (The tracer is read
+    // where ftr runs it: its instance on 6.12, the top level on 6.1.)
     let (text, _) = run.get("kill9");
     assert!(
         text.contains("tracer while running: function_graph"),

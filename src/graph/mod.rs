@@ -4,9 +4,10 @@
 //! reader's time, so far fewer events are lost than through `trace_pipe`),
 //! printed as the kernel's own text for the same records, and colorized.
 //!
-//! The graph knobs (`set_graph_function`, `max_graph_depth`,
-//! `tracing_thresh`…) exist only at the top level of tracefs, so graph mode
-//! works there, and refuses when another tracer is active unless `--force`.
+//! Where the kernel allows it (6.12), the tracer runs in ftr's own instance,
+//! beside another tool's non-graph tracer; elsewhere (6.1) at the top level,
+//! alone. The graph knobs (`set_graph_function`, `max_graph_depth`,
+//! `tracing_thresh`…) are global either way (see `place`).
 
 use std::fs::File;
 use std::io::Read;
@@ -16,7 +17,7 @@ use crate::error::{warn, Error, Result};
 use crate::names;
 use crate::output::{self, Output};
 use crate::run::{self, Armed, Flow, Mode, Who};
-use crate::session::{Buffer, Session};
+use crate::session::Session;
 use crate::tracefs::Tracefs;
 
 mod events;
@@ -24,6 +25,7 @@ mod events;
 mod handmade_tests;
 mod kernel_text;
 pub mod parse;
+mod place;
 #[cfg(test)]
 mod raw_fixtures;
 mod records;
@@ -33,6 +35,7 @@ mod stream;
 mod view;
 
 use kernel_text::{Cmdlines, KernelText, Options};
+use place::{Knobs, Where};
 use sources::Sources;
 use stream::Stream;
 use view::View;
@@ -184,10 +187,18 @@ impl Mode for Graph<'_> {
     }
 
     fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed> {
-        arm(session, &self.plan, self.args, who)?;
+        let at = Where::decide(session, &self.plan.tracer)?;
+        at.check_others(session.tracefs(), self.args.force)?;
+        arm(&mut Knobs { session, at: &at }, &self.plan, self.args, who)?;
         let fs = session.tracefs();
-        let reader = RawReader::open(fs, "")?;
-        let sources = Sources::live(fs, &self.plan.tracer, &self.args.events, reader.page_size())?;
+        let reader = RawReader::open(fs, at.dir())?;
+        let sources = Sources::live(
+            fs,
+            at.dir(),
+            &self.plan.tracer,
+            &self.args.events,
+            reader.page_size(),
+        )?;
         let cpus = reader.cpus().max().map_or(0, |c| c as usize + 1);
         let capture =
             match &self.args.output.file {
@@ -215,7 +226,7 @@ impl Mode for Graph<'_> {
             capture,
         });
         Ok(Armed {
-            buffer: Buffer::TopLevel,
+            buffer: at.buffer(),
             data,
         })
     }
@@ -369,13 +380,6 @@ impl Plan {
             return Err(Error::setup(format!(
                 "this kernel has no {tracer} tracer (available: {}); it needs CONFIG_FUNCTION_GRAPH_TRACER / CONFIG_FUNCTION_TRACER",
                 tracers.trim()
-            )));
-        }
-        let current = tracefs.read("current_tracer")?;
-        if current.trim() != "nop" && !args.force {
-            return Err(Error::setup(format!(
-                "the {} tracer is already active (current_tracer): another tool is tracing; stop it or use --force",
-                current.trim()
             )));
         }
         let funcs = traceable_functions(tracefs)?;
@@ -550,66 +554,51 @@ fn check_function(flag: &str, f: &str, known: &[&str]) -> Result<()> {
     )))
 }
 
-/// Writes every knob through the session (journaled first), tracer last;
+/// Writes every knob where it takes effect (see `place`), tracer last;
 /// recording stays off (the run turns it on).
-fn arm(session: &mut Session, plan: &Plan, args: &GraphArgs, who: &Who) -> Result<()> {
+fn arm(knobs: &mut Knobs, plan: &Plan, args: &GraphArgs, who: &Who) -> Result<()> {
     let pids = &who.tids;
     let quiet = who.quiet.as_str();
     let o = &args.opts;
     let lines = |v: &[String]| v.join("\n");
-    session.set_global("tracing_on", "0")?;
-    session.set_global("set_ftrace_filter", &lines(&args.filter_funcs))?;
-    session.set_global("set_ftrace_notrace", &lines(&args.notrace_funcs))?;
+    knobs.set("tracing_on", "0")?;
+    knobs.set("set_ftrace_filter", &lines(&args.filter_funcs))?;
+    knobs.set("set_ftrace_notrace", &lines(&args.notrace_funcs))?;
     if plan.tracer == "function_graph" {
-        session.set_global("set_graph_function", &lines(&args.graph_funcs))?;
-        session.set_global("set_graph_notrace", &lines(&args.nograph_funcs))?;
-        session.set_global("max_graph_depth", &o.depth.unwrap_or(0).to_string())?;
-        session.set_global("tracing_thresh", &o.thresh_us.unwrap_or(0).to_string())?;
+        knobs.set("set_graph_function", &lines(&args.graph_funcs))?;
+        knobs.set("set_graph_notrace", &lines(&args.nograph_funcs))?;
+        knobs.set("max_graph_depth", &o.depth.unwrap_or(0).to_string())?;
+        knobs.set("tracing_thresh", &o.thresh_us.unwrap_or(0).to_string())?;
         let proc = o.verbose || pids.len() != 1 || who.inherit;
         for o in graph_options(args, proc) {
             if o.asked || o.always {
-                option(session, o.name, o.on)?;
+                knobs.option(o.name, o.on)?;
             }
         }
     }
     for (name, on) in &plan.trace_options {
-        option(session, name, *on)?;
+        knobs.option(name, *on)?;
     }
     if let Some(kb) = args.target.buffer_kb {
-        session.set_global("buffer_size_kb", &kb.to_string())?;
+        knobs.set("buffer_size_kb", &kb.to_string())?;
     }
     if let Some(mask) = &plan.cpumask {
-        session.set_global("tracing_cpumask", mask)?;
+        knobs.set("tracing_cpumask", mask)?;
     }
     let list: Vec<String> = pids.iter().map(i32::to_string).collect();
-    session.set_global("set_ftrace_pid", &list.join(" "))?;
-    if pids.is_empty() && session.tracefs().exists("set_ftrace_notrace_pid") {
+    knobs.set("set_ftrace_pid", &list.join(" "))?;
+    if pids.is_empty() && knobs.has("set_ftrace_notrace_pid") {
         // System-wide: leave out ftr's own reading and writing.
-        session.set_global("set_ftrace_notrace_pid", quiet)?;
+        knobs.set("set_ftrace_notrace_pid", quiet)?;
     }
-    option(
-        session,
-        "function-fork",
-        args.target.inherit && !pids.is_empty(),
-    )?;
+    let inherit = args.target.inherit && !pids.is_empty();
+    knobs.option("function-fork", inherit)?;
     if !args.events.is_empty() {
-        session.set_global("set_event_pid", &list.join(" "))?;
-        option(
-            session,
-            "event-fork",
-            args.target.inherit && !pids.is_empty(),
-        )?;
-        session.set_global("set_event", &args.events.join("\n"))?;
+        knobs.set("set_event_pid", &list.join(" "))?;
+        knobs.option("event-fork", inherit)?;
+        knobs.set("set_event", &args.events.join("\n"))?;
     }
-    session.set_global("current_tracer", &plan.tracer)
-}
-
-fn option(session: &mut Session, name: &str, on: bool) -> Result<()> {
-    let rel = format!("options/{name}");
-    if session.tracefs().exists(&rel) {
-        session.set_global(&rel, if on { "1" } else { "0" })?;
-    }
-    Ok(())
+    knobs.set("current_tracer", &plan.tracer)
 }
 
 /// `0-2,5` → a hex cpumask, each CPU one of `known` (when that is known).

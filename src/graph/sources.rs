@@ -11,6 +11,7 @@ use crate::capture::{Capture, Meta, System};
 use crate::error::{Error, Result};
 use crate::format::Format;
 use crate::kallsyms::Symbols;
+use crate::reader::below;
 use crate::ringbuf::decode_page;
 use crate::tracefs::Tracefs;
 
@@ -39,17 +40,19 @@ pub struct Sources {
 
 impl Sources {
     /// Reads them from tracefs once tracing is armed (the options are the
-    /// ones ftr set), for `tracer` and the `-e` events.
+    /// ones ftr set), for `tracer` and the `-e` events recorded in the buffer
+    /// at `dir` (an instance, or the top level when empty).
     pub fn live(
         fs: &Tracefs,
+        dir: &str,
         tracer: &str,
         events: &[String],
         page_size: usize,
     ) -> Result<Sources> {
         let mut formats = Vec::new();
         let ftrace = fs.path("events/ftrace");
-        let dir = std::fs::read_dir(&ftrace).map_err(|e| Error::io("list", &ftrace, &e))?;
-        for entry in dir.flatten() {
+        let listing = std::fs::read_dir(&ftrace).map_err(|e| Error::io("list", &ftrace, &e))?;
+        for entry in listing.flatten() {
             if let Ok(text) = std::fs::read_to_string(entry.path().join("format")) {
                 formats.push(("ftrace".to_string(), text));
             }
@@ -63,7 +66,7 @@ impl Sources {
             .map_err(|e| Error::io("read", std::path::Path::new("/proc/kallsyms"), &e))?;
         let possible =
             std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
-        let clock = fs.read("trace_clock").unwrap_or_default();
+        let clock = fs.read(&below(dir, "trace_clock")).unwrap_or_default();
         Ok(Sources {
             page_size,
             header_page: fs.read("events/header_page")?,
@@ -78,7 +81,7 @@ impl Sources {
                 .next()
                 .and_then(|n| n.parse::<u32>().ok())
                 .map_or(1, |n| n + 1),
-            trace_options: fs.read("trace_options")?,
+            trace_options: fs.read(&below(dir, "trace_options"))?,
             tracer: tracer.to_string(),
             release: nix::sys::utsname::uname()
                 .map(|u| u.release().to_string_lossy().into_owned())

@@ -20,10 +20,12 @@ snap() {
   echo "journals: $(ls /run/ftr 2>/dev/null)"
 }
 
-# Waits for ftr's detached clean-up child (it removes the journal last).
+# Waits for ftr's detached clean-up child (it removes the journal last). Where
+# the graph runs in ftr's instance (6.12), removing it turns function_graph off,
+# which takes seconds under TCG.
 settle() {
   i=0
-  while [ -n "$(ls /run/ftr 2>/dev/null)" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done
+  while [ -n "$(ls /run/ftr 2>/dev/null)" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
 }
 
 check() { # name
@@ -32,10 +34,19 @@ check() { # name
   if cmp -s /tmp/before /tmp/after; then echo "SNAPSHOT $1 same"; else echo "SNAPSHOT $1 DIFFERENT"; diff /tmp/before /tmp/after | head -20; fi
 }
 
+# The tracer ftr runs: in its own instance where the kernel allows that (6.12),
+# else at the top level (6.1). An instance being removed reads as gone.
+tracer_now() {
+  for d in $T/instances/ftr-*; do
+    t=$(cat $d/current_tracer 2>/dev/null) && [ "$t" != nop ] && { echo "$t"; return; }
+  done
+  cat $T/current_tracer
+}
+
 # Waits until ftr has armed function_graph (switching takes seconds under TCG).
 armed() {
   i=0
-  while [ "$(cat $T/current_tracer)" != function_graph ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
+  while [ "$(tracer_now)" != function_graph ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
   sleep 1
 }
 
@@ -142,7 +153,7 @@ fpid=$!
 armed
 kill -INT $fpid
 sleep 4
-echo "tracer after SIGINT, command still running: $(cat $T/current_tracer)"
+echo "tracer after SIGINT, command still running: $(tracer_now)"
 echo "ftr still waiting for its command: $(kill -0 $fpid 2>/dev/null && echo yes || echo no)"
 wait $fpid
 echo "==== END sigint rc=$?"
@@ -153,18 +164,41 @@ snap > /tmp/before
 run busy ftr -G __x64_sys_pwritev2 --no-pager -- pwv2 1
 check busy
 echo nop > $T/current_tracer
+# Another, non-graph tracer at the top level: where the kernel lets the graph
+# run in an instance (6.12), ftr runs beside it in its own; 6.1 cannot, and
+# refuses as above. The command says where the tracers are while ftr runs.
+echo blk > $T/current_tracer
+snap > /tmp/before
+run beside ftr -G __x64_sys_pwritev2 --graph-opts depth=2 --no-pager -- sh -c '
+  for d in /sys/kernel/tracing/instances/*; do echo "during: ${d##*/} $(cat $d/current_tracer)"; done
+  echo "during: top level $(cat /sys/kernel/tracing/current_tracer)"
+  pwv2 2'
+echo "graph lines in the top-level buffer: $(grep -c pwritev2 $T/trace)"
+check beside
+echo nop > $T/current_tracer
+# Another instance's function tracer: the graph knobs ftr sets at the top level
+# would reach it, so ftr refuses from its own instance (6.12); at the top level
+# (6.1) it runs beside it, as it always did.
+mkdir $T/instances/other
+echo vfs_read > $T/instances/other/set_ftrace_filter
+echo function > $T/instances/other/current_tracer
+snap > /tmp/before
+run busy-instance ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- pwv2 1
+check busy-instance
+echo nop > $T/instances/other/current_tracer
+rmdir $T/instances/other
 snap > /tmp/before
 # kill -9: the guardian puts everything back, with no ftr reset.
 echo "==== BEGIN kill9"
 ftr -G __x64_sys_write --graph-opts depth=1 --no-pager -- sleeper 100 > /dev/null 2>&1 &
 fpid=$!
 armed
-echo "tracer while running: $(cat $T/current_tracer)"
+echo "tracer while running: $(tracer_now)"
 kill -9 $fpid
 wait $fpid 2>/dev/null
 i=0
-while [ "$(cat $T/current_tracer)" != nop ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
-echo "tracer after kill -9, no reset: $(cat $T/current_tracer) (after $((i * 100)) ms)"
+while [ "$(tracer_now)" != nop ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
+echo "tracer after kill -9, no reset: $(tracer_now) (after $((i * 100)) ms)"
 echo "==== END kill9 rc=0"
 pkill sleeper 2>/dev/null
 check kill9
@@ -180,7 +214,7 @@ kill -9 $gpid
 kill -9 $fpid
 wait $fpid 2>/dev/null
 sleep 1
-echo "tracer after kill -9 of both: $(cat $T/current_tracer)"
+echo "tracer after kill -9 of both: $(tracer_now)"
 pkill sleeper 2>/dev/null
 ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- pwv2 1
 echo "==== END kill9-both rc=$?"
