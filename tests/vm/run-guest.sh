@@ -183,13 +183,17 @@ chmod +x "$r/init" "$r/guest.sh"
 cat "$TMP/run.cpio.gz" >> "$TMP/initrd.cpio.gz"  # after the base archive
 
 # ---- boot -------------------------------------------------------------------
+# softlockup_panic=1: a hung guest powers off instead of sitting until the
+# timeout. watchdog_thresh=60 (a lockup is 120 s of no scheduling, not 20):
+# on a host whose cores other guests share, a vCPU can stall for tens of
+# seconds while the kernel patches code, and that is not a hang.
 LOG=$TMP/console.log
 set +e
 timeout -k 5 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=single -cpu max -m "$MEM" -smp "$SMP" \
   -nodefaults -no-user-config -display none -serial stdio -net none \
   "${SHARE_ARGS[@]}" \
   -kernel "$VMLINUX" -initrd "$TMP/initrd.cpio.gz" \
-  -append "console=ttyS0 quiet panic=-1 softlockup_panic=1 ${FTR_VM_APPEND:-}" \
+  -append "console=ttyS0 quiet panic=-1 softlockup_panic=1 watchdog_thresh=60 ${FTR_VM_APPEND:-}" \
   -no-reboot </dev/null 2>&1 | tr -d '\r' > "$LOG"
 qrc=${PIPESTATUS[0]}
 set -e
