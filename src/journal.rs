@@ -83,25 +83,32 @@ impl Journal {
     pub fn create(tracefs_root: &Path) -> Result<Journal> {
         let dir = secure_dir()?;
         let pid = std::process::id() as i32;
-        // Written and locked under a temporary name, then renamed: `ftr
-        // reset` never sees a journal that is not locked by its owner.
-        let temp = dir.join(format!(".{pid}.new"));
         let path = dir.join(pid.to_string());
-        let _ = fs::remove_file(&temp); // left by a dead process with our pid
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-            .open(&temp)
-            .map_err(|e| Error::io("create the journal", &temp, &e))?;
+        // Written and locked before it gets its name: `ftr reset` never sees
+        // a journal that is not locked by its owner. An unnamed file
+        // (O_TMPFILE) leaves nothing behind if ftr is killed meanwhile; where
+        // the file system has none, a temporary name does (`stale` removes
+        // it).
+        let (file, temp) = match unnamed(&dir) {
+            Some(file) => (file, None),
+            None => {
+                let temp = dir.join(format!(".{pid}.new"));
+                let _ = fs::remove_file(&temp); // left by a dead process with our pid
+                let file = OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+                    .open(&temp)
+                    .map_err(|e| Error::io("create the journal", &temp, &e))?;
+                (file, Some(temp))
+            }
+        };
         // Held for the life of this process and of its clean-up child: a
         // journal nobody holds locked belongs to an ftr that died.
-        lock(&file, false).map_err(|e| Error::io("lock the journal", &temp, &e))?;
-        let mut journal = Journal {
-            path: temp.clone(),
-            file,
-        };
+        let shown = temp.clone().unwrap_or_else(|| path.clone());
+        lock(&file, false).map_err(|e| Error::io("lock the journal", &shown, &e))?;
+        let mut journal = Journal { path: shown, file };
         journal.append_line(&format!("ftr-journal {FORMAT} {pid}"))?;
         if let Some(boot) = boot_id() {
             journal.append_line(&format!("boot {}", escape(&boot)))?;
@@ -110,7 +117,11 @@ impl Journal {
             "tracefs {}",
             escape(&tracefs_root.to_string_lossy())
         ))?;
-        fs::rename(&temp, &path).map_err(|e| Error::io("create the journal", &path, &e))?;
+        let named = match &temp {
+            Some(temp) => fs::rename(temp, &path),
+            None => link_unnamed(&journal.file, &path),
+        };
+        named.map_err(|e| Error::io("create the journal", &path, &e))?;
         journal.path = path;
         Ok(journal)
     }
@@ -354,6 +365,32 @@ fn secure_dir() -> Result<PathBuf> {
         )));
     }
     Ok(dir)
+}
+
+/// An unnamed file in `dir`, to be named by `link_unnamed`; `None` where
+/// the file system cannot make one.
+fn unnamed(dir: &Path) -> Option<File> {
+    OpenOptions::new()
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_TMPFILE | libc::O_CLOEXEC)
+        .open(dir)
+        .ok()
+}
+
+/// Gives the unnamed `file` the name `path` (linkat through /proc, which
+/// needs no privilege beyond the directory's; fails if /proc is missing).
+fn link_unnamed(file: &File, path: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let from = format!("/proc/self/fd/{}", file.as_raw_fd());
+    nix::unistd::linkat(
+        nix::fcntl::AT_FDCWD,
+        from.as_str(),
+        nix::fcntl::AT_FDCWD,
+        path,
+        nix::fcntl::AtFlags::AT_SYMLINK_FOLLOW,
+    )
+    .map_err(std::io::Error::from)
 }
 
 fn escape(s: &str) -> String {
