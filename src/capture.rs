@@ -22,6 +22,7 @@
 //! trace-cmd skips option ids it does not know (with a warning: "unknown
 //! option"), so ftr's own settings ride in one option of its own.
 
+use std::borrow::Cow;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
@@ -75,16 +76,17 @@ pub struct System {
     pub formats: Vec<String>,
 }
 
-/// A whole capture, in memory.
+/// A whole capture, its pages borrowed from the file's bytes where they
+/// were read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Capture {
+pub struct Capture<'a> {
     pub meta: Meta,
     /// Per CPU (the index is the CPU number), its pages back to back as read
     /// from per_cpu/cpuN/trace_pipe_raw.
-    pub cpu_data: Vec<Vec<u8>>,
+    pub cpu_data: Vec<Cow<'a, [u8]>>,
 }
 
-impl Capture {
+impl Capture<'_> {
     /// Writes the capture as trace.dat version 6 (live ftr streams it with
     /// `CaptureWriter` instead).
     #[cfg(test)]
@@ -338,7 +340,7 @@ fn at_path(path: &Path, e: io::Error) -> io::Error {
 
 /// Parses a trace.dat version 6 file (ftr's or trace-cmd's). Errors name
 /// the part of the file that is wrong.
-pub fn read(bytes: &[u8]) -> Result<Capture, String> {
+pub fn read(bytes: &[u8]) -> Result<Capture<'_>, String> {
     let mut i = In {
         bytes,
         pos: 0,
@@ -460,7 +462,7 @@ pub fn read(bytes: &[u8]) -> Result<Capture, String> {
                 bytes.len()
             ));
         };
-        cpu_data.push(data.to_vec());
+        cpu_data.push(Cow::Borrowed(data));
     }
     Ok(Capture { meta, cpu_data })
 }
@@ -643,7 +645,7 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
 
     /// A capture like `ftr -G __x64_sys_pwritev2` writes: a two-level call
     /// graph on CPU 0, a print and a sys_enter on CPU 1, nothing on CPU 2.
-    fn fixture() -> Capture {
+    fn fixture() -> Capture<'static> {
         let t0 = 1_000_000_000_000u64; // 1000 s
         let cpu0 = page(
             t0,
@@ -694,7 +696,7 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
                     ("graph".into(), "depth=4,nocpu".into()),
                 ],
             },
-            cpu_data: vec![cpu0, cpu1, Vec::new()],
+            cpu_data: vec![cpu0.into(), cpu1.into(), Vec::new().into()],
         }
     }
 
@@ -726,7 +728,7 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
                 ftr: Vec::new(),
                 ..c.meta.clone()
             },
-            cpu_data: vec![vec![7; 8192]],
+            cpu_data: vec![vec![7; 8192].into()],
         };
         assert_eq!(read(&bytes(&big)), Ok(big));
     }
@@ -769,7 +771,7 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
         c.meta.ftr.push(("a=b".into(), "c".into()));
         assert!(c.write(&mut Vec::new()).is_err());
         let mut c = fixture();
-        c.cpu_data[0].pop();
+        c.cpu_data[0].to_mut().pop();
         assert!(c.write(&mut Vec::new()).is_err());
     }
 

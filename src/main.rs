@@ -6,6 +6,7 @@
 mod capture;
 mod cli;
 mod collector;
+mod digits;
 mod errno;
 mod error;
 mod format;
@@ -14,6 +15,7 @@ mod guardian;
 mod journal;
 mod kallsyms;
 mod list;
+mod mapped;
 mod names;
 mod output;
 mod reader;

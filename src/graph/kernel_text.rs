@@ -20,6 +20,7 @@ use std::ops::Range;
 
 use super::events::EventText;
 use super::records::{Body, Common, Entry, Exit, Layouts, Record};
+use crate::digits;
 use crate::kallsyms::Symbols;
 
 /// The kernel's FTRACE_RETFUNC_DEPTH: depths it remembers functions at.
@@ -551,7 +552,10 @@ impl Printer {
         let o = &self.kernel.options;
         if o.abstime {
             let (secs, ns) = (line.ts / 1_000_000_000, line.ts % 1_000_000_000);
-            let _ = write!(out, "{secs:5}.{:06} |  ", ns / 1000);
+            digits::push_right(out, secs, 5);
+            out.push(b'.');
+            digits::push_zeros(out, ns / 1000, 6);
+            out.extend_from_slice(b" |  ");
         }
         if o.cpu {
             self.cpu_column(line.cpu, out);
@@ -582,7 +586,9 @@ impl Printer {
     }
 
     fn cpu_column(&self, cpu: usize, out: &mut Vec<u8>) {
-        let _ = write!(out, " {cpu:>w$}) ", w = self.cpu_width);
+        out.push(b' ');
+        digits::push_right(out, cpu as u64, self.cpu_width);
+        out.extend_from_slice(b") ");
     }
 
     /// `comm-pid` centred in 14 columns, the comm cut to 7 bytes.
@@ -593,7 +599,8 @@ impl Printer {
         let spaces = PROCINFO_WIDTH.saturating_sub(comm.len() + digits + 1);
         out.resize(out.len() + spaces / 2, b' ');
         out.extend_from_slice(comm);
-        let _ = write!(out, "-{pid}");
+        out.push(b'-');
+        digits::push_signed(out, pid.into());
         out.resize(out.len() + spaces - spaces / 2, b' ');
     }
 
@@ -702,13 +709,26 @@ impl Printer {
     /// trace_print_context: `comm-pid [cpu] flags secs.usecs: `.
     fn plain_context(&self, line: &Line, out: &mut Vec<u8>) {
         let comm = self.kernel.cmdlines.comm(line.common.pid);
-        let _ = write!(out, "{comm:>16}-{:<7} [{:03}] ", line.common.pid, line.cpu);
+        out.resize(out.len() + 16usize.saturating_sub(comm.len()), b' ');
+        out.extend_from_slice(comm.as_bytes());
+        out.push(b'-');
+        let pid = line.common.pid;
+        let pid_len = decimal_len(pid);
+        digits::push_signed(out, pid.into());
+        out.resize(out.len() + 7usize.saturating_sub(pid_len), b' ');
+        out.extend_from_slice(b" [");
+        digits::push_zeros(out, line.cpu as u64, 3);
+        out.extend_from_slice(b"] ");
         if self.kernel.options.irq_info {
             lat_flags(&line.common, out);
         }
         // ns2usecs rounds to the nearest microsecond, unlike abstime.
         let us = (line.ts + 500) / 1000;
-        let _ = write!(out, " {:5}.{:06}: ", us / 1_000_000, us % 1_000_000);
+        out.push(b' ');
+        digits::push_right(out, us / 1_000_000, 5);
+        out.push(b'.');
+        digits::push_zeros(out, us % 1_000_000, 6);
+        out.extend_from_slice(b": ");
     }
 
     /// seq_print_ip_sym: the name only (no module), or `name+off/size
@@ -788,7 +808,7 @@ fn mark(ns: u64) -> u8 {
 fn write_duration(ns: u64, out: &mut Vec<u8>) {
     let (us, rem) = (ns / 1000, ns % 1000);
     let start = out.len();
-    let _ = write!(out, "{us}");
+    digits::push(out, us);
     let mut len = out.len() - start;
     if len < 7 {
         // snprintf of "%03lu" into min(5, 8 - len) bytes: 7 - len digits at most.

@@ -14,6 +14,7 @@ use std::io::Read;
 
 use crate::cli::{GraphArgs, OutputArgs, ReportArgs};
 use crate::error::{warn, Error, Result};
+use crate::mapped::Mapped;
 use crate::names;
 use crate::output::{self, Output};
 use crate::run::{self, Armed, Flow, Mode, Who};
@@ -273,17 +274,6 @@ impl Mode for Graph<'_> {
 
 /// `ftr report FILE`: renders a saved trace (`-o`, `cat trace`, `trace-cmd show`).
 pub fn report(args: ReportArgs) -> Result<i32> {
-    let mut input: Box<dyn Read> = match &args.input {
-        Some(path) => Box::new(File::open(path).map_err(|e| {
-            Error::usage(format!("report {}: cannot open it: {e}", path.display()))
-        })?),
-        None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
-            return Err(Error::usage(
-                "report: give a trace FILE, or pipe one in (ftr report - < FILE)",
-            ))
-        }
-        None => Box::new(std::io::stdin().lock()),
-    };
     let name = args
         .input
         .as_ref()
@@ -298,6 +288,44 @@ pub fn report(args: ReportArgs) -> Result<i32> {
             "report -O {bad}: not an option of the graph's text (funcgraph-proc, funcgraph-abstime, nofuncgraph-cpu, funcgraph-tail, latency-format, …)"
         )));
     }
+    let text_with_options = || {
+        Error::usage(format!(
+            "report -O: {name} is text, shown as the kernel wrote it; -O re-renders captures (ftr -o FILE)"
+        ))
+    };
+    let mut input: Box<dyn Read> = match &args.input {
+        Some(path) => {
+            let file = File::open(path).map_err(|e| {
+                Error::usage(format!("report {}: cannot open it: {e}", path.display()))
+            })?;
+            // A regular file is read in place; a capture's pages are then
+            // never copied.
+            if let Some(bytes) = Mapped::new(&file) {
+                let mut output = Output::open(&args.output)?;
+                let mut view = View::new(output.theme, args.errno_names);
+                if bytes.starts_with(capture::MAGIC) {
+                    report_capture(&bytes, &name, &args, &mut view, &mut output)?;
+                } else if !args.trace_options.is_empty() {
+                    return Err(text_with_options());
+                } else {
+                    for chunk in bytes.chunks(1 << 20) {
+                        if output.reader_gone() {
+                            break;
+                        }
+                        view.write(chunk, &mut output);
+                    }
+                }
+                return Ok(report_end(view, output));
+            }
+            Box::new(file)
+        }
+        None if std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            return Err(Error::usage(
+                "report: give a trace FILE, or pipe one in (ftr report - < FILE)",
+            ))
+        }
+        None => Box::new(std::io::stdin().lock()),
+    };
     // A capture (`-o`, or trace-cmd's trace.dat) starts with its magic;
     // anything else is text the kernel wrote.
     let mut head = Vec::with_capacity(capture::MAGIC.len());
@@ -311,26 +339,9 @@ pub fn report(args: ReportArgs) -> Result<i32> {
     if head == capture::MAGIC {
         let mut bytes = head;
         input.read_to_end(&mut bytes).map_err(read_err)?;
-        let capture = capture::read(&bytes)
-            .map_err(|e| Error::usage(format!("report {name}: not a capture ftr can read: {e}")))?;
-        let mut sources = Sources::of_capture(&capture);
-        // -O: the same records with other columns (later lines win).
-        for opt in &args.trace_options {
-            sources.trace_options.push('\n');
-            sources.trace_options.push_str(opt);
-        }
-        let text = KernelText::new(sources.kernel()?);
-        sources::render_pages(text, sources.page_size, &capture.cpu_data, |text| {
-            if !output.reader_gone() {
-                view.feed(text);
-                output.write(&view.out);
-                view.out.clear();
-            }
-        });
+        report_capture(&bytes, &name, &args, &mut view, &mut output)?;
     } else if !args.trace_options.is_empty() {
-        return Err(Error::usage(format!(
-            "report -O: {name} is text, shown as the kernel wrote it; -O re-renders captures (ftr -o FILE)"
-        )));
+        return Err(text_with_options());
     } else {
         view.feed(&head);
         let mut buf = vec![0u8; 1 << 20];
@@ -341,11 +352,65 @@ pub fn report(args: ReportArgs) -> Result<i32> {
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(read_err(e)),
             };
-            view.feed(&buf[..n]);
-            output.write(&view.out);
-            view.out.clear();
+            view.write(&buf[..n], &mut output);
         }
     }
+    Ok(report_end(view, output))
+}
+
+/// Renders a capture's pages with its own options, `-O` on top, in two
+/// threads: one turns records into the kernel's text, the other colors
+/// and writes it, so the time is the longer of the two, not their sum.
+fn report_capture(
+    bytes: &[u8],
+    name: &str,
+    args: &ReportArgs,
+    view: &mut View,
+    output: &mut Output,
+) -> Result<()> {
+    /// The text handed over at a time: big enough that the hand-over is
+    /// rare, small enough to stay in the caches.
+    const CHUNK: usize = 128 * 1024;
+    let capture = capture::read(bytes)
+        .map_err(|e| Error::usage(format!("report {name}: not a capture ftr can read: {e}")))?;
+    let mut sources = Sources::of_capture(&capture);
+    // -O: the same records with other columns (later lines win).
+    for opt in &args.trace_options {
+        sources.trace_options.push('\n');
+        sources.trace_options.push_str(opt);
+    }
+    let text = KernelText::new(sources.kernel()?);
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut chunk = Vec::with_capacity(2 * CHUNK);
+            let pages = &capture.cpu_data;
+            sources::render_pages(text, sources.page_size, pages, &mut chunk, |chunk| {
+                if chunk.len() < CHUNK {
+                    return true;
+                }
+                let next = empty_rx.try_recv().unwrap_or_default();
+                // The writer hung up: the reader of the output is gone.
+                full_tx.send(std::mem::replace(chunk, next)).is_ok()
+            });
+            let _ = full_tx.send(chunk);
+        });
+        for mut chunk in full_rx {
+            if output.reader_gone() {
+                break; // dropping the receiver stops the renderer
+            }
+            view.write(&chunk, output);
+            chunk.clear();
+            let _ = empty_tx.send(chunk);
+        }
+    });
+    Ok(())
+}
+
+/// The end of a report: the last line, and the errno table of a trace read
+/// to its end.
+fn report_end(mut view: View, mut output: Output) -> i32 {
     view.finish();
     output.write(&view.out);
     let whole = !output.reader_gone();
@@ -354,7 +419,7 @@ pub fn report(args: ReportArgs) -> Result<i32> {
     if let Some(table) = view.tally.errno_table().filter(|_| whole) {
         warn(table.trim_end());
     }
-    Ok(0)
+    0
 }
 
 /// Checked before anything is changed.

@@ -96,12 +96,10 @@ fn raw_pages(dir: &Path, cpus: u32) -> Vec<Vec<u8>> {
 }
 
 /// The rendered text of `cpu_data` with what `sources` says.
-fn rendered(sources: &Sources, cpu_data: &[Vec<u8>]) -> String {
+fn rendered(sources: &Sources, cpu_data: &[impl AsRef<[u8]>]) -> String {
     let text = KernelText::new(sources.kernel().expect("kernel"));
     let mut out = Vec::new();
-    render_pages(text, sources.page_size, cpu_data, |t| {
-        out.extend_from_slice(t)
-    });
+    render_pages(text, sources.page_size, cpu_data, &mut out, |_| true);
     String::from_utf8(out).expect("utf-8 text")
 }
 
@@ -217,4 +215,73 @@ fn a_capture_renders_again_with_other_options() {
         .map(|l| l.split_once(") ").map_or(l, |(_, rest)| rest))
         .collect();
     assert_eq!(without.lines().collect::<Vec<_>>(), stripped);
+}
+
+/// `copies` copies of a capture's pages, each later than the last: the
+/// page headers' times moved on by the capture's span (records hold only
+/// deltas from their page, and durations come from their own fields).
+fn repeated(pages: &[Vec<u8>], page_size: usize, copies: u64) -> Vec<Vec<u8>> {
+    let page_ts = |p: &[u8]| u64::from_le_bytes(p[..8].try_into().expect("page header"));
+    let all_ts = || pages.iter().flat_map(|d| d.chunks(page_size)).map(page_ts);
+    let span = all_ts().max().unwrap_or(0) - all_ts().min().unwrap_or(0) + 1_000_000_000;
+    pages
+        .iter()
+        .map(|data| {
+            let mut out = Vec::with_capacity(data.len() * copies as usize);
+            for copy in 0..copies {
+                for page in data.chunks(page_size) {
+                    let at = out.len();
+                    out.extend_from_slice(page);
+                    let ts = page_ts(page) + copy * span;
+                    out[at..at + 8].copy_from_slice(&ts.to_le_bytes());
+                }
+            }
+            out
+        })
+        .collect()
+}
+
+/// A long capture is many pages per CPU, merged as they come: its text is
+/// the kernel's text of one copy, once per copy. With FTR_BENCH_CAPTURE=DIR
+/// (tests/bench/render.sh) the capture (FTR_BENCH_COPIES copies, default
+/// 100) and its text are also left in DIR as capture.dat and trace.txt.
+#[test]
+fn many_copies_of_a_capture_render_as_many_copies_of_its_text() {
+    let dir = fixtures()
+        .into_iter()
+        .find(|d| d.ends_with("6.12-unfiltered-2cpu-depth2"))
+        .expect("the 6.12-unfiltered-2cpu-depth2 fixture");
+    let bench = std::env::var_os("FTR_BENCH_CAPTURE").map(PathBuf::from);
+    let copies = match &bench {
+        Some(_) => std::env::var("FTR_BENCH_COPIES")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(100),
+        None => 20,
+    };
+    let sources = sources(&dir);
+    let one = without_header(&read(&dir, "trace"));
+    let pages = repeated(
+        &raw_pages(&dir, sources.nr_cpu_ids),
+        sources.page_size,
+        copies,
+    );
+    let want = one.repeat(copies as usize);
+    let got = rendered(&sources, &pages);
+    assert!(
+        want == got,
+        "{copies} copies: {}",
+        first_difference(&want, &got)
+    );
+    if let Some(out) = bench {
+        let path = out.join("capture.dat");
+        let mut writer = CaptureWriter::create(&path, sources.meta(), pages.len()).expect("create");
+        for (cpu, data) in pages.iter().enumerate() {
+            writer.append_pages(cpu, data).expect("append pages");
+        }
+        writer
+            .finish(sources.saved_cmdlines.clone())
+            .expect("finish");
+        fs::write(out.join("trace.txt"), want).expect("trace.txt");
+    }
 }

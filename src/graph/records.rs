@@ -173,6 +173,16 @@ impl Layouts {
 
     /// Decodes one record (common fields first); `None` if it is too short
     /// for its layout or of a type no format file described.
+    /// Whether `data` is a function entry, from its type alone: the
+    /// printer's look-ahead asks this of every record before decoding it.
+    pub fn is_entry(&self, data: &[u8]) -> bool {
+        let Some(&[lo, hi]) = data.get(..2) else {
+            return false;
+        };
+        let id = Some(u16::from_le_bytes([lo, hi]));
+        id == self.entry.as_ref().map(|e| e.id) || id == self.retaddr_entry.as_ref().map(|e| e.id)
+    }
+
     pub fn decode<'a>(&'a self, data: &'a [u8]) -> Option<Record<'a>> {
         let common = Common::read(data)?;
         let id = Some(common.kind);

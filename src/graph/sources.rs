@@ -204,16 +204,18 @@ impl Sources {
 /// Renders the pages of every CPU (`cpu_data[cpu]`, whole pages) in the
 /// kernel's order: page by page, always the CPU whose next page starts
 /// earliest, so the stream holds about a page per CPU, not the capture.
+/// The text is appended to `out`; after each page `flush` may take it,
+/// and answers false to stop.
 pub fn render_pages(
     text: KernelText,
     page_size: usize,
-    cpu_data: &[Vec<u8>],
-    mut out: impl FnMut(&[u8]),
+    cpu_data: &[impl AsRef<[u8]>],
+    out: &mut Vec<u8>,
+    mut flush: impl FnMut(&mut Vec<u8>) -> bool,
 ) {
     let mut stream = Stream::new(text);
     let mut next = vec![0usize; cpu_data.len()];
     let mut events = Vec::new();
-    let mut buf = Vec::new();
     let page_ts = |data: &[u8], at: usize| {
         data.get(at..at + 8).map_or(u64::MAX, |b| {
             u64::from_le_bytes(b.try_into().unwrap_or([0xff; 8]))
@@ -221,10 +223,10 @@ pub fn render_pages(
     };
     loop {
         let earliest = (0..cpu_data.len())
-            .filter(|&cpu| next[cpu] < cpu_data[cpu].len())
-            .min_by_key(|&cpu| page_ts(&cpu_data[cpu], next[cpu]));
+            .filter(|&cpu| next[cpu] < cpu_data[cpu].as_ref().len())
+            .min_by_key(|&cpu| page_ts(cpu_data[cpu].as_ref(), next[cpu]));
         let Some(cpu) = earliest else { break };
-        let data = &cpu_data[cpu];
+        let data = cpu_data[cpu].as_ref();
         let at = next[cpu];
         let len = page_size.min(data.len() - at);
         next[cpu] = at + page_size;
@@ -243,14 +245,15 @@ pub fn render_pages(
         // Records from the earliest unread page on may still be older than
         // what the other CPUs have pushed.
         let unread = (0..cpu_data.len())
-            .filter(|&c| next[c] < cpu_data[c].len())
-            .map(|c| page_ts(&cpu_data[c], next[c]))
+            .filter(|&c| next[c] < cpu_data[c].as_ref().len())
+            .map(|c| page_ts(cpu_data[c].as_ref(), next[c]))
             .min()
             .unwrap_or(u64::MAX);
-        stream.pump_before(unread, &mut buf);
-        out(&buf);
-        buf.clear();
+        stream.pump_before(unread, out);
+        if !flush(out) {
+            return;
+        }
     }
-    stream.finish(&mut buf);
-    out(&buf);
+    stream.finish(out);
+    flush(out);
 }

@@ -17,7 +17,6 @@
 use std::collections::VecDeque;
 
 use super::kernel_text::KernelText;
-use super::records::Body;
 
 #[derive(Debug, Clone, Copy)]
 enum Item {
@@ -168,11 +167,7 @@ impl Stream {
             return true;
         };
         let next = q.second();
-        let is_entry = self
-            .text
-            .layouts()
-            .decode(&q.arena[start..end])
-            .is_some_and(|r| matches!(r.body, Body::Entry(_)));
+        let is_entry = self.text.layouts().is_entry(&q.arena[start..end]);
         if is_entry && next.is_none() && !q.flushed {
             return false;
         }

@@ -15,6 +15,7 @@ use std::thread;
 use super::parse::{parse_line, Kind, Line};
 use super::render::{errno_of, find_newline, Renderer};
 use crate::errno;
+use crate::output::Output;
 use crate::style::Theme;
 
 /// What the lines said besides themselves.
@@ -128,10 +129,28 @@ impl View {
         }
     }
 
+    /// Renders `bytes` (plain: passes them on) straight to `output`.
+    pub fn write(&mut self, bytes: &[u8], output: &mut Output) {
+        if self.renderer.passes_through() {
+            output.write(&self.out); // what `feed` left
+            self.out.clear();
+            self.tally_plain(bytes);
+            output.write(bytes);
+            return;
+        }
+        self.feed(bytes);
+        output.write(&self.out);
+        self.out.clear();
+    }
+
     pub fn feed(&mut self, bytes: &[u8]) {
         if self.renderer.passes_through() {
             self.out.extend_from_slice(bytes);
             self.tally_plain(bytes);
+            return;
+        }
+        if self.partial.is_empty() && bytes.last() == Some(&b'\n') {
+            self.render(bytes); // whole lines: no copy
             return;
         }
         // Only the new bytes can hold the last newline.

@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Is ftr's function_graph renderer ever the bottleneck? Renders a
-# 1,000,000-line graph (built from the real captures in tests/fixtures/graph)
-# with colors to /dev/null, and compares with `cat FILE | cat > /dev/null` and
-# a plain sed substitution on the same file. Target: ftr <= 5x cat|cat.
+# Is ftr's function_graph renderer ever the bottleneck? Two inputs:
+# - text: a 1,000,000-line graph (built from the real captures in
+#   tests/fixtures/graph), as `ftr report` of `cat trace` output renders it;
+# - a capture: COPIES (100) copies of the pages of a real 6.12 capture
+#   (tests/fixtures/graph-raw/6.12-unfiltered-2cpu-depth2, made by the test
+#   many_copies_of_a_capture_render_as_many_copies_of_its_text, which also
+#   checks that its text is the kernel's), as `ftr -o` saves them.
+# Each is rendered with colors to /dev/null and compared with
+# `cat TEXT | cat > /dev/null` of the same text. Target: ftr <= 5x cat|cat.
 # Reports, does not gate. Needs no root.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 LINES=${LINES:-1000000}
+COPIES=${COPIES:-100}
 RUNS=${RUNS:-11}
 FTR=${FTR:-}
 if [ -z "$FTR" ]; then
@@ -19,7 +25,10 @@ trap 'rm -rf "$tmp"' EXIT
 file=$tmp/graph.txt
 cat "$root"/tests/fixtures/graph/*.txt > "$tmp/one"
 awk -v n="$LINES" 'FNR==NR { l[c++] = $0; next } END { for (i = 0; i < n; i++) print l[i % c] }' "$tmp/one" /dev/null > "$file"
-echo "input: $(wc -l < "$file") lines, $(du -h "$file" | cut -f1)"
+echo "text input: $(wc -l < "$file") lines, $(du -h "$file" | cut -f1)"
+(cd "$root" && FTR_BENCH_CAPTURE=$tmp FTR_BENCH_COPIES=$COPIES \
+  cargo test --release --quiet many_copies_of_a_capture > /dev/null)
+echo "capture input: $(du -h "$tmp/capture.dat" | cut -f1), its text $(wc -l < "$tmp/trace.txt") lines, $(du -h "$tmp/trace.txt" | cut -f1)"
 
 # Wall time of one run, in ms.
 ms() {
@@ -37,20 +46,32 @@ for _ in $(seq "$RUNS"); do
   ms sed 's/us/us/' "$file" >> "$tmp/sed"
   ms "$FTR" report --color=always "$file" >> "$tmp/color"
   ms "$FTR" report --color=never "$file" >> "$tmp/plain"
+  ms sh -c "cat '$tmp/trace.txt' | cat" >> "$tmp/capcat"
+  ms "$FTR" report --color=always "$tmp/capture.dat" >> "$tmp/capcolor"
+  ms "$FTR" report --color=never "$tmp/capture.dat" >> "$tmp/capplain"
 done
 catcat=$(median < "$tmp/catcat")
 sed_ms=$(median < "$tmp/sed")
 color=$(median < "$tmp/color")
 plain=$(median < "$tmp/plain")
+capcat=$(median < "$tmp/capcat")
+capcolor=$(median < "$tmp/capcolor")
+capplain=$(median < "$tmp/capplain")
 # The invariant, on this input: color only adds escapes.
 if "$FTR" report --color=always "$file" | sed 's/\x1b\[[0-9;]*m//g' | cmp -s - "$file"; then same=yes; else same=NO; fi
+if "$FTR" report --color=always "$tmp/capture.dat" | sed 's/\x1b\[[0-9;]*m//g' | cmp -s - "$tmp/trace.txt"; then capsame=yes; else capsame=NO; fi
 
-printf '%-34s %10s %8s\n' case "median ms" "x cat"
-for row in "cat FILE | cat:$catcat" "sed s/us/us/:$sed_ms" "ftr report --color=always:$color" "ftr report --color=never:$plain"; do
-  name=${row%%:*}; ms=${row##*:}
-  printf '%-34s %10s %8.1f\n' "$name" "$ms" "$(awk -v a="$ms" -v b="$catcat" 'BEGIN { print a / b }')"
-done
-ratio=$(awk -v a="$color" -v b="$catcat" 'BEGIN { printf "%.1f", a / b }')
-verdict=$(awk -v r="$ratio" 'BEGIN { print (r <= 5 ? "PASS" : "FAIL") }')
-echo "$verdict  colored render <= 5x cat|cat: ${ratio}x"
-echo "$( [ $same = yes ] && echo PASS || echo FAIL )  colored output minus escapes == input: $same"
+row() { printf '%-40s %10s %8.1f\n' "$1" "$2" "$(awk -v a="$2" -v b="$3" 'BEGIN { print a / b }')"; }
+printf '%-40s %10s %8s\n' case "median ms" "x cat"
+row "text: cat FILE | cat" "$catcat" "$catcat"
+row "text: sed s/us/us/" "$sed_ms" "$catcat"
+row "text: ftr report --color=always" "$color" "$catcat"
+row "text: ftr report --color=never" "$plain" "$catcat"
+row "capture: cat ITS-TEXT | cat" "$capcat" "$capcat"
+row "capture: ftr report --color=always" "$capcolor" "$capcat"
+row "capture: ftr report --color=never" "$capplain" "$capcat"
+verdict() { awk -v a="$2" -v b="$3" -v what="$1" 'BEGIN { r = a / b; printf "%s  %s <= 5x cat|cat: %.1fx\n", (r <= 5 ? "PASS" : "FAIL"), what, r }'; }
+verdict "text: colored render" "$color" "$catcat"
+verdict "capture: colored render" "$capcolor" "$capcat"
+echo "$( [ $same = yes ] && echo PASS || echo FAIL )  text: colored output minus escapes == input: $same"
+echo "$( [ $capsame = yes ] && echo PASS || echo FAIL )  capture: colored output minus escapes == the kernel's text: $capsame"
