@@ -7,11 +7,13 @@ use std::time::Duration;
 use lexopt::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::graph::SortKey;
+use crate::hist::{self, Linear, Show};
 
 #[derive(Debug)]
 pub enum Command {
     Trace(TraceArgs),
-    Graph(GraphArgs),
+    Graph(Box<GraphArgs>),
     Report(ReportArgs),
     List {
         what: ListWhat,
@@ -74,6 +76,16 @@ pub struct TraceArgs {
     pub summary: Summary,
     pub hist: bool,
     pub absolute_time: bool,
+    /// `ftr latency -e`: histograms instead of lines and the table.
+    pub latency: Option<LatencyOpts>,
+}
+
+/// `ftr latency`'s display options (perf ftrace latency's spelling).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LatencyOpts {
+    pub show: Show,
+    pub linear: Option<Linear>,
+    pub interval: Option<Duration>,
 }
 
 #[derive(Debug, Default)]
@@ -88,6 +100,24 @@ pub struct GraphOpts {
     pub retval_hex: bool,
     pub retaddr: bool,
     pub args: bool,
+}
+
+/// What `ftr profile` and `ftr latency` ask of the records, instead of
+/// their text.
+#[derive(Debug, Clone)]
+pub enum Analysis {
+    Profile {
+        sort: SortKey,
+        folded: bool,
+    },
+    Latency {
+        /// `-T FUNC`; `None`: the outermost calls (`ftr report --latency`).
+        func: Option<String>,
+        show: Show,
+        linear: Option<Linear>,
+        /// `-i SECS`: each interval's histogram too.
+        interval: Option<Duration>,
+    },
 }
 
 #[derive(Debug)]
@@ -106,6 +136,8 @@ pub struct GraphArgs {
     pub delay: Option<Duration>,
     pub force: bool,
     pub errno_names: bool,
+    /// `ftr profile`, `ftr latency -T`: numbers instead of the graph.
+    pub analysis: Option<Analysis>,
 }
 
 #[derive(Debug)]
@@ -115,6 +147,8 @@ pub struct ReportArgs {
     pub errno_names: bool,
     /// `-O` options to render a capture with instead of its own.
     pub trace_options: Vec<String>,
+    /// `--profile`, `--folded`, `--latency`.
+    pub analysis: Option<Analysis>,
 }
 
 pub const USAGE: &str = "\
@@ -123,7 +157,10 @@ ftr: one-command Linux kernel tracing that always puts tracefs back
 Usage:
   ftr trace [OPTIONS] [-e SYSCALLS] [--] [COMMAND [ARGS...]]
   ftr [graph] [OPTIONS] -G FUNC [--] [COMMAND [ARGS...]]
+  ftr latency -T FUNC | -e SYSCALLS [OPTIONS] [--] [COMMAND [ARGS...]]
+  ftr profile [OPTIONS] [-G FUNC]... [--folded] [--] [COMMAND [ARGS...]]
   ftr report [--errno-names] [-O OPT]... [FILE|-]
+  ftr report --profile [-s KEY] | --folded | --latency [-T FUNC] [FILE|-]
   ftr list syscalls|events|tracers|functions [GLOB]
   ftr reset
 
@@ -154,7 +191,29 @@ Graph mode (the default mode):
       --errno-names       name errno return values (-12 ENOMEM); the output
                           then differs from the kernel's
 
-What to trace (both modes):
+Latency (ftr latency): the distribution of durations, four rows per power
+of two, with count, min, p50, p90, p99, p99.9, max, total and the slowest call
+  -T, --trace-funcs FUNC  a kernel function's calls (function_graph)
+  -e, --event LIST        syscalls instead (works without function tracing)
+  -n, --use-nsec          --bucket-range, --min/max-latency in ns (default us)
+      --bucket-range N    linear buckets N wide instead
+      --min-latency N     the first linear bucket starts at N
+      --max-latency N     the last linear bucket ends at N
+      --hide-empty        leave out empty rows
+  -i, --interval SECS     also show each interval's histogram every SECS
+
+Profile (ftr profile): per kernel function total, self, avg, max and count;
+takes graph mode's -G, -g, -T, -N, --graph-opts, -C
+  -s, --sort KEY          total (default), self, avg, max, count or name
+      --folded            collapsed stacks of self time (ns), for flamegraph.pl
+
+Report (ftr report FILE): renders a saved trace; or, of a capture (-o) or a
+text trace with task column or a single task,
+      --profile           the profile table (-s KEY sorts it)
+      --folded            collapsed stacks
+      --latency           histograms of the outermost calls (-T FUNC: of FUNC)
+
+What to trace (all modes):
   -p, --pid PID[,PID...]  attach to running processes (all their threads)
   -a, --all-cpus          trace the whole system
       --inherit           follow children of the command (default)
@@ -184,6 +243,14 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
         "trace" => parse_trace(rest()),
         "graph" => parse_graph(rest()),
         "report" => parse_report(rest()),
+        "latency" => parse_latency(rest()),
+        "profile" => parse_graph_as(
+            rest(),
+            Some(Analysis::Profile {
+                sort: SortKey::Total,
+                folded: false,
+            }),
+        ),
         "list" => parse_list(rest()),
         "reset" => match args.len() {
             1 => Ok(Command::Reset),
@@ -274,6 +341,7 @@ fn parse_trace(args: Vec<OsString>) -> Result<Command> {
         summary: Summary::None,
         hist: false,
         absolute_time: false,
+        latency: None,
     };
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = next(&mut parser)? {
@@ -322,6 +390,12 @@ fn parse_trace(args: Vec<OsString>) -> Result<Command> {
 }
 
 fn parse_graph(args: Vec<OsString>) -> Result<Command> {
+    parse_graph_as(args, None)
+}
+
+/// Graph mode's options; `ftr profile` (`analysis` set) adds its own.
+fn parse_graph_as(args: Vec<OsString>, analysis: Option<Analysis>) -> Result<Command> {
+    let profiling = analysis.is_some();
     let (mut target, mut output) = new_target();
     let mut g = GraphArgs {
         target: Target::default(),
@@ -342,6 +416,7 @@ fn parse_graph(args: Vec<OsString>) -> Result<Command> {
         delay: None,
         force: false,
         errno_names: false,
+        analysis,
     };
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = next(&mut parser)? {
@@ -388,6 +463,18 @@ fn parse_graph(args: Vec<OsString>) -> Result<Command> {
             }
             "force" => g.force = true,
             "errno-names" => g.errno_names = true,
+            "s" | "sort" if profiling => {
+                let key = string(&mut parser, "-s")?;
+                let sort = sort_key(&key)?;
+                if let Some(Analysis::Profile { sort: s, .. }) = &mut g.analysis {
+                    *s = sort;
+                }
+            }
+            "folded" if profiling => {
+                if let Some(Analysis::Profile { folded, .. }) = &mut g.analysis {
+                    *folded = true;
+                }
+            }
             "h" | "help" => return Ok(Command::Help),
             _ => return Err(unknown(&key)),
         }
@@ -405,7 +492,175 @@ fn parse_graph(args: Vec<OsString>) -> Result<Command> {
     check_target(&target)?;
     g.target = target;
     g.output = output;
-    Ok(Command::Graph(g))
+    Ok(Command::Graph(Box::new(g)))
+}
+
+fn sort_key(key: &str) -> Result<SortKey> {
+    SortKey::parse(key).ok_or_else(|| {
+        Error::usage(format!(
+            "-s {key}: expected total, self, avg, max, count or name"
+        ))
+    })
+}
+
+/// `ftr latency -T FUNC | -e SYSCALLS …`: graph mode's or trace mode's
+/// records, shown as histograms.
+fn parse_latency(args: Vec<OsString>) -> Result<Command> {
+    let mut func: Option<String> = None;
+    let mut syscalls: Option<String> = None;
+    let mut opts = LatencyOpts::default();
+    let (mut range, mut min, mut max) = (None, None, None);
+    let mut rest: Vec<OsString> = Vec::new();
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = next(&mut parser)? {
+        let key = match arg {
+            Opt::Key(key) => key,
+            Opt::Value(v) => {
+                rest.push("--".into());
+                rest.push(v);
+                rest.extend(parser.raw_args()?);
+                break;
+            }
+        };
+        match key.as_str() {
+            "T" | "trace-funcs" => {
+                let f = string(&mut parser, "-T")?;
+                if func.replace(f).is_some() {
+                    return Err(Error::usage("ftr latency -T: one function at a time"));
+                }
+            }
+            "e" | "event" => {
+                let list = string(&mut parser, "-e")?;
+                syscalls = Some(match syscalls.take() {
+                    Some(prev) => format!("{prev},{list}"),
+                    None => list,
+                });
+            }
+            "n" | "use-nsec" => opts.show.nsec = true,
+            "hide-empty" => opts.show.hide_empty = true,
+            "bucket-range" => {
+                range = Some(number(
+                    &string(&mut parser, "--bucket-range")?,
+                    "--bucket-range",
+                )?)
+            }
+            "min-latency" => {
+                min = Some(number(
+                    &string(&mut parser, "--min-latency")?,
+                    "--min-latency",
+                )?)
+            }
+            "max-latency" => {
+                max = Some(number(
+                    &string(&mut parser, "--max-latency")?,
+                    "--max-latency",
+                )?)
+            }
+            "i" | "interval" => {
+                opts.interval = Some(duration(&string(&mut parser, "-i")?, 1.0, "-i")?);
+            }
+            "h" | "help" => return Ok(Command::Help),
+            // Everything else is the target and output (-p, -a, -C, -o …).
+            _ => {
+                let dashes = if key.chars().count() == 1 { "-" } else { "--" };
+                rest.push(format!("{dashes}{key}").into());
+                if let Some(v) = parser.optional_value() {
+                    rest.push(v);
+                } else if takes_value(&key) {
+                    rest.push(parser.value()?);
+                }
+            }
+        }
+    }
+    let unit = if opts.show.nsec { 1.0 } else { 1000.0 };
+    opts.linear = match (range, min, max) {
+        (None, None, None) => None,
+        (None, _, _) => {
+            return Err(Error::usage(
+                "--min-latency and --max-latency work with --bucket-range (linear buckets), as in perf ftrace latency",
+            ))
+        }
+        (Some(r), min, max) => {
+            let width = (r * unit) as u64;
+            let min = (min.unwrap_or(0.0) * unit) as u64;
+            // perf's default: 20 buckets from the minimum.
+            let max = max.map_or(min + 20 * width, |m| (m * unit) as u64);
+            if width == 0 || max <= min {
+                return Err(Error::usage(format!(
+                    "--bucket-range {r}: needs a width above 0 and --max-latency above --min-latency"
+                )));
+            }
+            if (max - min).div_ceil(width) > hist::MAX_LINEAR_ROWS {
+                return Err(Error::usage(format!(
+                    "--bucket-range {r}: more than {} buckets between --min-latency and --max-latency; widen the buckets",
+                    hist::MAX_LINEAR_ROWS
+                )));
+            }
+            Some(Linear { width, min, max })
+        }
+    };
+    match (func, syscalls) {
+        (Some(_), Some(_)) => Err(Error::usage(
+            "ftr latency: give -T FUNC (a kernel function) or -e SYSCALLS, not both",
+        )),
+        (None, None) => Err(Error::usage(
+            "ftr latency: give -T FUNC (a kernel function) or -e SYSCALLS (see ftr --help)",
+        )),
+        (Some(func), None) => {
+            let mut args: Vec<OsString> = vec!["-T".into(), func.clone().into()];
+            args.extend(rest);
+            parse_graph_as(
+                args,
+                Some(Analysis::Latency {
+                    func: Some(func),
+                    show: opts.show,
+                    linear: opts.linear,
+                    interval: opts.interval,
+                }),
+            )
+        }
+        (None, Some(list)) => {
+            let mut args: Vec<OsString> = vec!["-e".into(), list.into(), "-s".into()];
+            args.extend(rest);
+            match parse_trace(args)? {
+                Command::Trace(mut t) => {
+                    t.latency = Some(opts);
+                    Ok(Command::Trace(t))
+                }
+                other => Ok(other),
+            }
+        }
+    }
+}
+
+/// Options of the target and output that take a value.
+fn takes_value(key: &str) -> bool {
+    matches!(
+        key,
+        "p" | "pid"
+            | "u"
+            | "user"
+            | "timeout"
+            | "m"
+            | "buffer-size"
+            | "color"
+            | "colour"
+            | "o"
+            | "output"
+            | "C"
+            | "cpu"
+            | "D"
+            | "delay"
+            | "G"
+            | "graph-funcs"
+            | "g"
+            | "nograph-funcs"
+            | "N"
+            | "notrace-funcs"
+            | "graph-opts"
+            | "O"
+            | "option"
+    )
 }
 
 fn parse_report(args: Vec<OsString>) -> Result<Command> {
@@ -414,6 +669,8 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
     let mut input = None;
     let mut errno_names = false;
     let mut trace_options = Vec::new();
+    let mut analysis = None;
+    let (mut sort, mut latency_func, mut hide_empty) = (None, None, false);
     let mut parser = lexopt::Parser::from_args(args);
     while let Some(arg) = next(&mut parser)? {
         match arg {
@@ -429,17 +686,64 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
                 }
                 "errno-names" => errno_names = true,
                 "O" | "option" => trace_options.push(string(&mut parser, "-O")?),
+                "profile" => {
+                    analysis = Some(Analysis::Profile {
+                        sort: SortKey::Total,
+                        folded: false,
+                    })
+                }
+                "folded" => {
+                    analysis = Some(Analysis::Profile {
+                        sort: SortKey::Total,
+                        folded: true,
+                    })
+                }
+                "latency" => {
+                    analysis = Some(Analysis::Latency {
+                        func: None,
+                        show: Show::default(),
+                        linear: None,
+                        interval: None,
+                    })
+                }
+                "s" | "sort" => sort = Some(sort_key(&string(&mut parser, "-s")?)?),
+                "T" | "trace-funcs" => latency_func = Some(string(&mut parser, "-T")?),
+                "hide-empty" => hide_empty = true,
                 "h" | "help" => return Ok(Command::Help),
                 _ => return Err(unknown(&key)),
             },
         }
     }
     let input = input.filter(|p| p.as_os_str() != "-");
+    match &mut analysis {
+        Some(Analysis::Profile { sort: s, .. }) => {
+            *s = sort.unwrap_or_default();
+            if latency_func.is_some() || hide_empty {
+                return Err(Error::usage(
+                    "report: -T and --hide-empty go with --latency",
+                ));
+            }
+        }
+        Some(Analysis::Latency { func, show, .. }) => {
+            *func = latency_func;
+            show.hide_empty = hide_empty;
+            if sort.is_some() {
+                return Err(Error::usage("report: -s goes with --profile"));
+            }
+        }
+        None if sort.is_some() || latency_func.is_some() || hide_empty => {
+            return Err(Error::usage(
+                "report: -s goes with --profile, -T and --hide-empty with --latency",
+            ))
+        }
+        None => {}
+    }
     Ok(Command::Report(ReportArgs {
         input,
         output,
         errno_names,
         trace_options,
+        analysis,
     }))
 }
 

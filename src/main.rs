@@ -12,6 +12,7 @@ mod error;
 mod format;
 mod graph;
 mod guardian;
+mod hist;
 mod journal;
 mod kallsyms;
 mod list;
@@ -56,7 +57,7 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<i32> {
             Ok(0)
         }
         Command::Trace(args) => syscalls::run(args),
-        Command::Graph(args) => graph::run(args),
+        Command::Graph(args) => graph::run(*args),
         Command::Report(args) => graph::report(args),
         Command::List { what, glob } => list::run(what, glob.as_deref()),
         Command::Reset => {

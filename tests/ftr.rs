@@ -301,12 +301,12 @@ fn summary_has_percentiles_and_histogram() {
         .expect(&out);
     let calls: u64 = openat.split_whitespace().nth(1).unwrap().parse().unwrap();
     assert!(calls >= 1);
-    assert!(out.contains("openat durations:"), "{out}");
+    assert!(out.contains("openat: "), "{out}");
     let bars: u64 = out
         .lines()
-        .skip_while(|l| !l.starts_with("openat durations:"))
-        .skip(1)
-        .take_while(|l| l.starts_with('['))
+        .skip_while(|l| !l.starts_with("openat: "))
+        .skip(2)
+        .take_while(|l| l.trim_start().starts_with('['))
         .map(|l| {
             l.split('|')
                 .next()
@@ -320,6 +320,133 @@ fn summary_has_percentiles_and_histogram() {
         .sum();
     assert_eq!(bars, calls, "histogram counts every call:\n{out}");
     assert_same(&before, "summary");
+}
+
+/// The rows of one histogram of `ftr latency`'s output: (range, count).
+fn hist_rows<'a>(out: &'a str, title: &str) -> Vec<(&'a str, u64)> {
+    out.lines()
+        .skip_while(|l| !l.starts_with(title))
+        .skip(2) // the title and the column heads
+        .take_while(|l| l.trim_start().starts_with(['[', '<', '>']))
+        .map(|l| {
+            let (range, rest) = l.trim().split_once(')').unwrap_or((l, ""));
+            let n = rest.split_whitespace().next().unwrap_or("x");
+            (
+                range,
+                n.parse().unwrap_or_else(|_| panic!("count in {l:?}")),
+            )
+        })
+        .collect()
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn latency_of_20_sleeps_of_10_ms() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    let (code, out, err) = run(ftr().args([
+        "latency",
+        "-e",
+        "clock_nanosleep,nanosleep",
+        "--",
+        "sh",
+        "-c",
+        "for i in $(seq 20); do sleep 0.01; done",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    // sleep(1) uses clock_nanosleep (nanosleep on older libcs).
+    let title = ["clock_nanosleep: ", "nanosleep: "]
+        .into_iter()
+        .find(|t| out.contains(t))
+        .unwrap_or_else(|| panic!("a sleep histogram in {out}"));
+    assert!(out.contains(&format!("{title}20 calls")), "{out}");
+    let rows = hist_rows(&out, title);
+    assert_eq!(rows.iter().map(|r| r.1).sum::<u64>(), 20, "{out}");
+    // All 20 in the row that holds 10 ms: [8.39ms, 10.5ms).
+    let ten = rows.iter().find(|r| r.0 == "[8.39ms, 10.5ms").expect(&out);
+    assert_eq!(ten.1, 20, "{out}");
+    let line = out
+        .lines()
+        .skip_while(|l| !l.starts_with(title))
+        .find(|l| l.trim_start().starts_with("count "))
+        .expect(&out);
+    let field = |name: &str| -> f64 {
+        let v = line
+            .split("  ")
+            .find_map(|f| f.trim().strip_prefix(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name} in {line}"));
+        let ms = v
+            .strip_suffix("ms")
+            .unwrap_or_else(|| panic!("{name} in ms: {line}"));
+        ms.parse().unwrap()
+    };
+    assert!(line.trim_start().starts_with("count 20 "), "{line}");
+    // p50 within a stored bucket (1/16 of 8.39 ms) of 10 ms, above it.
+    let p50 = field("p50");
+    assert!((10.0..10.0 + 8.39 / 16.0).contains(&p50), "{line}");
+    // The total is the sum of 20 durations between min and max.
+    let (min, max, total) = (field("min"), field("max"), field("total"));
+    assert!(
+        20.0 * min <= total + 1.0 && total <= 20.0 * max + 1.0,
+        "{line}"
+    );
+    assert!(
+        out.contains("slowest ") && out.contains(" in sleep-"),
+        "{out}"
+    );
+    assert!(
+        err.contains("ftr: 20 syscalls traced, 0 events lost"),
+        "{err}"
+    );
+    assert_same(&before, "latency");
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn latency_intervals_then_the_whole_run() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    let (code, out, err) = run(ftr().args([
+        "latency",
+        "-e",
+        "clock_nanosleep,nanosleep",
+        "-i",
+        "0.2",
+        "--",
+        "sh",
+        "-c",
+        "for i in $(seq 30); do sleep 0.02; done",
+    ]));
+    assert_eq!(code, 0, "{out}{err}");
+    let counts = |part: &str| -> Vec<u64> {
+        part.lines()
+            .filter(|l| l.contains("nanosleep: ") && l.ends_with(" calls"))
+            .map(|l| {
+                l.split(": ")
+                    .nth(1)
+                    .unwrap()
+                    .trim_end_matches(" calls")
+                    .parse()
+                    .unwrap()
+            })
+            .collect()
+    };
+    let intervals: Vec<&str> = out.split("--- last ").collect();
+    // About 0.7 s of sleeps in 0.2 s intervals; the whole run comes last.
+    assert!(intervals.len() >= 3, "at least 2 intervals: {out}");
+    let (last, shown) = intervals.split_last().unwrap();
+    let in_intervals: u64 = shown.iter().skip(1).flat_map(|p| counts(p)).sum::<u64>()
+        + counts(last)
+            .iter()
+            .take(counts(last).len().saturating_sub(1))
+            .sum::<u64>();
+    let whole = *counts(last).last().expect(&out);
+    assert_eq!(whole, 30, "{out}");
+    assert!(
+        in_intervals > 0 && in_intervals <= 30,
+        "{in_intervals} in intervals: {out}"
+    );
+    assert_same(&before, "latency -i");
 }
 
 #[test]

@@ -237,6 +237,123 @@ fn check(ver: &str) {
     );
     assert!(text.contains("} /* __x64_sys_pwritev2 */"), "{ver}: {text}");
 
+    // ftr profile: 50 calls, and every total adds up.
+    let (table, rc) = run.get("profile50");
+    assert_eq!(rc, 0, "{ver}: {table}");
+    let us = |s: &str| -> u64 {
+        let (a, b) = s.split_once('.').unwrap_or((s, "0"));
+        a.parse::<u64>().unwrap_or_else(|_| panic!("{ver}: {s}")) * 1000
+            + b.parse::<u64>().unwrap_or_else(|_| panic!("{ver}: {s}"))
+    };
+    let rows: Vec<Vec<&str>> = table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .filter(|r| r.len() == 6 && r[0] != "#")
+        .collect();
+    let root_row = rows
+        .iter()
+        .find(|r| r[5] == "__x64_sys_pwritev2")
+        .unwrap_or_else(|| panic!("{ver}: {table}"));
+    assert_eq!(root_row[4], "50", "{ver}: 50 calls\n{table}");
+    let root_line = table
+        .lines()
+        .find(|l| l.contains("outermost calls: "))
+        .unwrap_or_else(|| panic!("{ver}: {table}"));
+    let root = us(root_line
+        .rsplit(": ")
+        .next()
+        .unwrap()
+        .trim_end_matches(" us in all"));
+    assert_eq!(
+        us(root_row[0]),
+        root,
+        "{ver}: the root is the outermost call\n{table}"
+    );
+    assert!(!table.contains("still running"), "{ver}: {table}");
+    let self_sum: u64 = rows.iter().map(|r| us(r[1])).sum();
+    assert_eq!(
+        self_sum, root,
+        "{ver}: self times sum to the root's total\n{table}"
+    );
+    // The graph of the same capture: its depth-0 durations (1 us a call of
+    // slack: the text cuts digits above 10 ms).
+    let (graph, rc) = run.get("profile50-graph");
+    assert_eq!(rc, 0, "{ver}: {graph}");
+    let mut graph_root = (0u64, 0u64);
+    for line in graph.lines() {
+        let cells: Vec<&str> = line.split('|').collect();
+        let Some(body) = cells.last().and_then(|b| b.strip_prefix("  ")) else {
+            continue;
+        };
+        let depth0 = !body.starts_with(' ');
+        if depth0 && (body.starts_with('}') || body.ends_with("();")) && cells.len() >= 2 {
+            let cell = cells[cells.len() - 2];
+            let Some(num) = cell
+                .split_whitespace()
+                .find(|w| w.contains('.') || w.parse::<u64>().is_ok())
+            else {
+                continue;
+            };
+            graph_root.0 += 1;
+            graph_root.1 += us(num);
+        }
+    }
+    assert_eq!(
+        graph_root.0, 50,
+        "{ver}: depth-0 calls in the graph\n{graph}"
+    );
+    assert!(
+        graph_root.1.abs_diff(root) <= 50 * 1000,
+        "{ver}: graph's depth-0 total {} ns, the profile's {root} ns",
+        graph_root.1
+    );
+    let (folded, rc) = run.get("profile50-folded");
+    assert_eq!(rc, 0, "{ver}: {folded}");
+    let weights: u64 = folded
+        .lines()
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(
+        weights, root,
+        "{ver}: folded weights sum to the root's total\n{folded}"
+    );
+    assert!(
+        folded.lines().all(|l| l.starts_with("__x64_sys_pwritev2")),
+        "{ver}: every stack starts at the root\n{folded}"
+    );
+    // The same capture's table, sorted by count: the same numbers.
+    let (again, rc) = run.get("profile50-report");
+    assert_eq!(rc, 0, "{ver}: {again}");
+    let mut a: Vec<&str> = again.lines().filter(|l| l.starts_with("  ")).collect();
+    let mut b: Vec<&str> = table
+        .lines()
+        .filter(|l| !l.starts_with('#') && l.starts_with("  "))
+        .collect();
+    a.sort();
+    b.sort();
+    assert_eq!(
+        a, b,
+        "{ver}: report --profile of the capture is the live table"
+    );
+
+    // ftr latency -T vfs_writev: one call per pwritev2.
+    let (text, rc) = run.get("latency30");
+    assert_eq!(rc, 0, "{ver}: {text}");
+    assert!(text.contains("vfs_writev: 30 calls"), "{ver}: {text}");
+    let counted: u64 = text
+        .lines()
+        .filter(|l| l.trim_start().starts_with('[') && l.contains(" |"))
+        .filter_map(|l| {
+            l.split(')')
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<u64>()
+                .ok()
+        })
+        .sum();
+    assert_eq!(counted, 30, "{ver}: rows add up\n{text}");
+
     // -g: nothing under (or of) the no-graph functions.
     let (text, _) = run.get("nograph");
     let names: Vec<String> = calls(text).into_iter().map(|(_, n)| n).collect();

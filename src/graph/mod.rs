@@ -12,21 +12,24 @@
 use std::fs::File;
 use std::io::Read;
 
-use crate::cli::{GraphArgs, OutputArgs, ReportArgs};
+use crate::cli::{Analysis, GraphArgs, OutputArgs, ReportArgs};
 use crate::error::{warn, Error, Result};
 use crate::mapped::Mapped;
 use crate::names;
 use crate::output::{self, Output};
 use crate::run::{self, Armed, Flow, Mode, Who};
 use crate::session::Session;
+use crate::style::Theme;
 use crate::tracefs::Tracefs;
 
+mod analysis;
 mod events;
 #[cfg(test)]
 mod handmade_tests;
 mod kernel_text;
 pub mod parse;
 mod place;
+mod profile;
 #[cfg(test)]
 mod raw_fixtures;
 mod records;
@@ -35,9 +38,12 @@ mod sources;
 mod stream;
 mod view;
 
+use analysis::Analyzer;
 use kernel_text::{Cmdlines, KernelText, Options};
 use place::{Knobs, Where};
+pub use profile::SortKey;
 use sources::Sources;
+use stream::Sink;
 use stream::Stream;
 use view::View;
 
@@ -65,14 +71,57 @@ struct Graph<'a> {
     args: &'a GraphArgs,
     plan: Plan,
     view: View,
+    theme: Theme,
     live: Option<Live>,
+    /// `-i`: when the current interval started.
+    interval_start: std::time::Instant,
+}
+
+/// Where graph mode's records go: the kernel's text, or numbers.
+enum Printer {
+    Text(Box<KernelText>),
+    Numbers(Box<Analyzer>),
+}
+
+impl Sink for Printer {
+    fn layouts(&self) -> &records::Layouts {
+        match self {
+            Printer::Text(t) => Sink::layouts(&**t),
+            Printer::Numbers(a) => a.layouts(),
+        }
+    }
+    fn record(
+        &mut self,
+        cpu: u32,
+        ts: u64,
+        rec: &[u8],
+        next: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        match self {
+            Printer::Text(t) => Sink::record(&mut **t, cpu, ts, rec, next, out),
+            Printer::Numbers(a) => a.record(cpu, ts, rec, next, out),
+        }
+    }
+    fn lost(&mut self, cpu: u32, count: u64, out: &mut Vec<u8>) {
+        match self {
+            Printer::Text(t) => Sink::lost(&mut **t, cpu, count, out),
+            Printer::Numbers(a) => a.lost(cpu, count, out),
+        }
+    }
+    fn set_cmdlines(&mut self, cmdlines: Cmdlines) {
+        match self {
+            Printer::Text(t) => Sink::set_cmdlines(&mut **t, cmdlines),
+            Printer::Numbers(a) => a.set_cmdlines(cmdlines),
+        }
+    }
 }
 
 /// What reading the binary buffers takes, once armed.
 struct Live {
     /// Moves the pages out of the kernel in a thread of its own.
     collector: Collector,
-    stream: Stream,
+    stream: Stream<Printer>,
     /// The kernel's text of this round, before coloring.
     text: Vec<u8>,
     /// The events of the page being decoded (kept for its memory).
@@ -157,13 +206,36 @@ impl<'a> Graph<'a> {
                 Error::usage(format!("-o {}: cannot create it: {e}", path.display()))
             })?;
         }
-        let view = View::new(output::theme_for(screen), args.errno_names);
+        let theme = output::theme_for(screen);
+        let view = View::new(theme, args.errno_names);
         Ok(Graph {
             args,
             plan,
             view,
+            theme,
             live: None,
+            interval_start: std::time::Instant::now(),
         })
+    }
+
+    /// `-i SECS`: the histograms of each interval as it ends.
+    fn interval(&mut self, out: &mut Vec<u8>) {
+        let Some(Analysis::Latency {
+            interval: Some(every),
+            ..
+        }) = &self.args.analysis
+        else {
+            return;
+        };
+        let Some(live) = &mut self.live else { return };
+        let elapsed = self.interval_start.elapsed();
+        if elapsed < *every {
+            return;
+        }
+        self.interval_start = std::time::Instant::now();
+        if let Printer::Numbers(a) = live.stream.sink() {
+            a.interval(out, &self.theme, elapsed.as_secs_f64());
+        }
     }
 
     /// The kernel's text of the round into the view, which colors it.
@@ -213,7 +285,13 @@ impl Mode for Graph<'_> {
         let data = vec![collector.wake_fd()];
         self.live = Some(Live {
             collector,
-            stream: Stream::new(KernelText::new(sources.kernel()?)),
+            stream: Stream::new(match &self.args.analysis {
+                None => Printer::Text(Box::new(KernelText::new(sources.kernel()?))),
+                Some(ask) => Printer::Numbers(Box::new(Analyzer::new(
+                    Some(sources.kernel()?),
+                    ask.clone(),
+                ))),
+            }),
             text: Vec::with_capacity(64 * 1024),
             page_events: Vec::new(),
             events: 0,
@@ -238,6 +316,7 @@ impl Mode for Graph<'_> {
             live.show(batches);
         }
         self.show(out);
+        self.interval(out);
         Flow::Go
     }
 
@@ -257,6 +336,15 @@ impl Mode for Graph<'_> {
                 if let Err(e) = capture.finish(format!("{names}{}", live.known)) {
                     warn(format_args!("cannot write the capture (-o): {e}"));
                 }
+            }
+            if let Printer::Numbers(a) = live.stream.sink() {
+                a.finish(out, &self.theme);
+                let lost = lost.max(a.lost);
+                let cut = match lost > 0 || a.lost_unknown {
+                    true => ": calls around the losses are missing or cut short",
+                    false => "",
+                };
+                return vec![format!("{events} events traced, {lost} events lost{cut}")];
             }
             self.view.feed(&live.text);
         }
@@ -301,6 +389,9 @@ pub fn report(args: ReportArgs) -> Result<i32> {
             // A regular file is read in place; a capture's pages are then
             // never copied.
             if let Some(bytes) = Mapped::new(&file) {
+                if let Some(ask) = &args.analysis {
+                    return report_numbers(&bytes, &mut &bytes[..], &name, ask, &args);
+                }
                 let mut output = Output::open(&args.output)?;
                 let mut view = View::new(output.theme, args.errno_names);
                 if bytes.starts_with(capture::MAGIC) {
@@ -334,6 +425,15 @@ pub fn report(args: ReportArgs) -> Result<i32> {
         .take(capture::MAGIC.len() as u64)
         .read_to_end(&mut head)
         .map_err(read_err)?;
+    if let Some(ask) = &args.analysis {
+        if head == capture::MAGIC {
+            let mut bytes = head;
+            input.read_to_end(&mut bytes).map_err(read_err)?;
+            return report_numbers(&bytes, &mut &[][..], &name, ask, &args);
+        }
+        let mut lines = std::io::BufReader::new((&head[..]).chain(input));
+        return report_numbers(&head, &mut lines, &name, ask, &args);
+    }
     let mut output = Output::open(&args.output)?;
     let mut view = View::new(output.theme, args.errno_names);
     if head == capture::MAGIC {
@@ -356,6 +456,68 @@ pub fn report(args: ReportArgs) -> Result<i32> {
         }
     }
     Ok(report_end(view, output))
+}
+
+/// `ftr report --profile|--folded|--latency`: the numbers of a capture
+/// (`bytes`, when it starts with the magic) or of a text trace (`lines`).
+fn report_numbers(
+    bytes: &[u8],
+    lines: &mut dyn std::io::BufRead,
+    name: &str,
+    ask: &Analysis,
+    args: &ReportArgs,
+) -> Result<i32> {
+    let flag = match ask {
+        Analysis::Latency { .. } => "--latency",
+        Analysis::Profile { folded: true, .. } => "--folded",
+        Analysis::Profile { .. } => "--profile",
+    };
+    let analyzer = if bytes.starts_with(capture::MAGIC) {
+        let capture = capture::read(bytes)
+            .map_err(|e| Error::usage(format!("report {name}: not a capture ftr can read: {e}")))?;
+        let sources = Sources::of_capture(&capture);
+        let analyzer = Analyzer::new(Some(sources.kernel()?), ask.clone());
+        let mut scratch = Vec::new();
+        sources::render_pages(
+            analyzer,
+            sources.page_size,
+            &capture.cpu_data,
+            &mut scratch,
+            |_| true,
+        )
+    } else {
+        let mut analyzer = Analyzer::new(None, ask.clone());
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match lines.read_until(b'\n', &mut line) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(e) => return Err(Error::usage(format!("report {name}: cannot read it: {e}"))),
+            }
+            let text = String::from_utf8_lossy(&line);
+            let parsed = parse::parse_line(text.trim_end_matches('\n'));
+            analyzer
+                .text_line(&parsed)
+                .map_err(|why| Error::usage(format!("report {flag} {name}: {why}")))?;
+        }
+        analyzer
+    };
+    let mut output = Output::open(&args.output)?;
+    let mut out = Vec::new();
+    analyzer.finish(&mut out, &output.theme);
+    output.write(&out);
+    output.finish();
+    if analyzer.lost > 0 || analyzer.lost_unknown {
+        warn(format_args!(
+            "{name} lost events ({}): calls around the losses are missing or cut short",
+            match analyzer.lost {
+                0 => "how many unknown".to_string(),
+                n => format!("{n}"),
+            }
+        ));
+    }
+    Ok(0)
 }
 
 /// Renders a capture's pages with its own options, `-O` on top, in two
@@ -434,8 +596,15 @@ struct Plan {
 impl Plan {
     fn new(tracefs: &Tracefs, args: &GraphArgs) -> Result<Plan> {
         let tracers = tracefs.read("available_tracers")?;
+        if args.analysis.is_some() && args.tracer.as_deref() == Some("function") {
+            return Err(Error::usage(
+                "-t function records no durations; ftr profile and ftr latency use function_graph",
+            ));
+        }
         let tracer = args.tracer.clone().unwrap_or_else(|| {
-            if args.graph_funcs.is_empty() && !args.filter_funcs.is_empty() {
+            if args.analysis.is_some() {
+                "function_graph".to_string() // durations, even for -T alone
+            } else if args.graph_funcs.is_empty() && !args.filter_funcs.is_empty() {
                 "function".to_string() // -T alone, as perf ftrace does
             } else {
                 "function_graph".to_string()

@@ -285,3 +285,160 @@ fn many_copies_of_a_capture_render_as_many_copies_of_its_text() {
         fs::write(out.join("trace.txt"), want).expect("trace.txt");
     }
 }
+
+/// `ftr report --profile` of a capture against the kernel's own text of the
+/// same buffer: the outermost calls (depth 0 in the text: leaves and
+/// closing braces) are as many, and last as long in all (the text shows
+/// whole ns below 10 ms: 1 us a call of slack), as the profile says; its
+/// self times and folded stacks add up to that same total.
+#[test]
+fn profiles_add_up_to_the_kernels_own_durations() {
+    use super::analysis::Analyzer;
+    use super::parse::{parse_line, Kind};
+    use crate::cli::Analysis;
+    use crate::style::Theme;
+    let mut checked = 0;
+    for dir in fixtures() {
+        let sources = sources(&dir);
+        if sources.tracer != "function_graph" {
+            continue;
+        }
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let (mut count, mut total_ns, mut timed) = (0u64, 0u64, true);
+        for line in without_header(&read(&dir, "trace")).lines() {
+            let l = parse_line(line);
+            if matches!(l.kind, Kind::Leaf | Kind::Return) && l.depth == Some(0) {
+                count += 1;
+                total_ns += l.duration_ns.unwrap_or(0);
+                timed &= l.duration_ns.is_some();
+            }
+        }
+        if !timed {
+            continue; // nofuncgraph-duration, nocontext-info: no times to compare
+        }
+        let pages = raw_pages(&dir, sources.nr_cpu_ids);
+        let ask = |folded| Analysis::Profile {
+            sort: super::SortKey::Total,
+            folded,
+        };
+        let numbers = |folded| {
+            let a = Analyzer::new(Some(sources.kernel().expect("kernel")), ask(folded));
+            let a = render_pages(a, sources.page_size, &pages, &mut Vec::new(), |_| true);
+            let mut out = Vec::new();
+            a.finish(&mut out, &Theme::plain());
+            String::from_utf8(out).expect("utf-8")
+        };
+        let table = numbers(false);
+        let us = |s: &str| -> u64 {
+            let (a, b) = s.split_once('.').expect("us with 3 decimals");
+            a.parse::<u64>().expect("us") * 1000 + b.parse::<u64>().expect("ns")
+        };
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let self_sum: u64 = rows.iter().map(|r| us(r[1])).sum();
+        let last = table
+            .lines()
+            .find(|l| l.contains("outermost calls"))
+            .expect("root line");
+        let root = us(last
+            .rsplit(": ")
+            .next()
+            .unwrap()
+            .trim_end_matches(" us in all"));
+        let open = table.contains("still running");
+        let slack = 1000 * count;
+        assert!(
+            root.abs_diff(total_ns) <= slack,
+            "{name}: profile's outermost total {root} ns, the kernel's text {total_ns} ns in {count} calls\n{table}"
+        );
+        if !open {
+            assert_eq!(self_sum, root, "{name}: self times\n{table}");
+        }
+        let folded: u64 = numbers(true)
+            .lines()
+            .map(|l| {
+                l.rsplit(' ')
+                    .next()
+                    .unwrap()
+                    .parse::<u64>()
+                    .expect("weight")
+            })
+            .sum();
+        assert_eq!(folded, self_sum, "{name}: folded weights");
+        checked += 1;
+    }
+    assert!(checked >= 20, "{checked} captures checked");
+}
+
+/// `ftr report --profile` of the kernel's text gives the capture's table
+/// where the text lets calls be paired (a task column, or no context
+/// switch), and says why not elsewhere.
+#[test]
+fn a_text_trace_profiles_like_its_capture() {
+    use super::analysis::Analyzer;
+    use super::parse::parse_line;
+    use crate::cli::Analysis;
+    use crate::style::Theme;
+    let ask = Analysis::Profile {
+        sort: super::SortKey::Name,
+        folded: false,
+    };
+    let (mut same, mut refused) = (0, 0);
+    for dir in fixtures() {
+        let sources = sources(&dir);
+        let name = dir
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let text = without_header(&read(&dir, "trace"));
+        if sources.tracer != "function_graph" {
+            continue;
+        }
+        let mut from_text = Analyzer::new(None, ask.clone());
+        let paired = text
+            .lines()
+            .try_for_each(|l| from_text.text_line(&parse_line(l)));
+        if let Err(why) = paired {
+            assert!(why.contains("funcgraph-proc"), "{name}: {why}");
+            assert!(
+                text.contains(" => "),
+                "{name}: refused without a context switch"
+            );
+            refused += 1;
+            continue;
+        }
+        // Durations of 10 ms and more lose digits in the text; some
+        // captures show none.
+        let durations: Vec<u64> = text
+            .lines()
+            .filter_map(|l| parse_line(l).duration_ns)
+            .collect();
+        if durations.is_empty() || durations.iter().any(|&d| d >= 10_000_000) {
+            continue;
+        }
+        let pages = raw_pages(&dir, sources.nr_cpu_ids);
+        let a = Analyzer::new(Some(sources.kernel().expect("kernel")), ask.clone());
+        let a = render_pages(a, sources.page_size, &pages, &mut Vec::new(), |_| true);
+        let (mut want, mut got) = (Vec::new(), Vec::new());
+        a.finish(&mut want, &Theme::plain());
+        from_text.finish(&mut got, &Theme::plain());
+        let (want, got) = (
+            String::from_utf8(want).unwrap(),
+            String::from_utf8(got).unwrap(),
+        );
+        assert_eq!(got, want, "{name}: from the text vs from the pages");
+        same += 1;
+    }
+    assert!(
+        same >= 10 && refused >= 1,
+        "{same} alike, {refused} refused"
+    );
+}

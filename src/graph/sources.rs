@@ -4,9 +4,9 @@
 //! live tracefs, or from a capture file, which stores exactly this; and the
 //! loop that renders a capture's pages in the kernel's order.
 
-use super::kernel_text::{Cmdlines, Kernel, KernelText, Options, RetvalStyle, Tracer};
+use super::kernel_text::{Cmdlines, Kernel, Options, RetvalStyle, Tracer};
 use super::records::Layouts;
-use super::stream::Stream;
+use super::stream::{Sink, Stream};
 use crate::capture::{Capture, Meta, System};
 use crate::error::{Error, Result};
 use crate::format::Format;
@@ -205,14 +205,14 @@ impl Sources {
 /// kernel's order: page by page, always the CPU whose next page starts
 /// earliest, so the stream holds about a page per CPU, not the capture.
 /// The text is appended to `out`; after each page `flush` may take it,
-/// and answers false to stop.
-pub fn render_pages(
-    text: KernelText,
+/// and answers false to stop. Gives the sink back.
+pub fn render_pages<S: Sink>(
+    text: S,
     page_size: usize,
     cpu_data: &[impl AsRef<[u8]>],
     out: &mut Vec<u8>,
     mut flush: impl FnMut(&mut Vec<u8>) -> bool,
-) {
+) -> S {
     let mut stream = Stream::new(text);
     let mut next = vec![0usize; cpu_data.len()];
     let mut events = Vec::new();
@@ -251,9 +251,10 @@ pub fn render_pages(
             .unwrap_or(u64::MAX);
         stream.pump_before(unread, out);
         if !flush(out) {
-            return;
+            return stream.into_sink();
         }
     }
     stream.finish(out);
     flush(out);
+    stream.into_sink()
 }

@@ -16,7 +16,72 @@
 
 use std::collections::VecDeque;
 
-use super::kernel_text::KernelText;
+use super::kernel_text::{Cmdlines, KernelText};
+use super::records::Layouts;
+
+/// What takes the records in the kernel's order: its text
+/// ([`KernelText`]), or the numbers of `ftr profile` and `ftr latency`.
+pub trait Sink {
+    fn layouts(&self) -> &Layouts;
+    /// The record `rec` of `cpu` at `ts`; `next` is the CPU's next record
+    /// if known. True if this used `next` up (a leaf's exit).
+    fn record(
+        &mut self,
+        cpu: u32,
+        ts: u64,
+        rec: &[u8],
+        next: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> bool;
+    /// `cpu` lost `count` events here (0: unknown).
+    fn lost(&mut self, cpu: u32, count: u64, out: &mut Vec<u8>);
+    /// The task names from now on.
+    fn set_cmdlines(&mut self, cmdlines: Cmdlines);
+}
+
+impl Sink for KernelText {
+    fn layouts(&self) -> &Layouts {
+        KernelText::layouts(self)
+    }
+    fn record(
+        &mut self,
+        cpu: u32,
+        ts: u64,
+        rec: &[u8],
+        next: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        KernelText::record(self, cpu, ts, rec, next, out)
+    }
+    fn lost(&mut self, cpu: u32, count: u64, out: &mut Vec<u8>) {
+        KernelText::lost(self, cpu, count, out)
+    }
+    fn set_cmdlines(&mut self, cmdlines: Cmdlines) {
+        KernelText::set_cmdlines(self, cmdlines)
+    }
+}
+
+impl<S: Sink + ?Sized> Sink for Box<S> {
+    fn layouts(&self) -> &Layouts {
+        (**self).layouts()
+    }
+    fn record(
+        &mut self,
+        cpu: u32,
+        ts: u64,
+        rec: &[u8],
+        next: Option<&[u8]>,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        (**self).record(cpu, ts, rec, next, out)
+    }
+    fn lost(&mut self, cpu: u32, count: u64, out: &mut Vec<u8>) {
+        (**self).lost(cpu, count, out)
+    }
+    fn set_cmdlines(&mut self, cmdlines: Cmdlines) {
+        (**self).set_cmdlines(cmdlines)
+    }
+}
 
 #[derive(Debug, Clone, Copy)]
 enum Item {
@@ -65,13 +130,13 @@ impl Queue {
     }
 }
 
-pub struct Stream {
-    text: KernelText,
+pub struct Stream<S: Sink = KernelText> {
+    text: S,
     cpus: Vec<Queue>,
 }
 
-impl Stream {
-    pub fn new(text: KernelText) -> Stream {
+impl<S: Sink> Stream<S> {
+    pub fn new(text: S) -> Stream<S> {
         Stream {
             text,
             cpus: Vec::new(),
@@ -80,7 +145,7 @@ impl Stream {
 
     /// The task names to print from now on (saved_cmdlines changes as the
     /// kernel sees new tasks).
-    pub fn set_cmdlines(&mut self, cmdlines: super::kernel_text::Cmdlines) {
+    pub fn set_cmdlines(&mut self, cmdlines: Cmdlines) {
         self.text.set_cmdlines(cmdlines);
     }
 
@@ -126,6 +191,15 @@ impl Stream {
                 break;
             }
         }
+    }
+
+    /// The sink, to take its results.
+    pub fn sink(&mut self) -> &mut S {
+        &mut self.text
+    }
+
+    pub fn into_sink(self) -> S {
+        self.text
     }
 
     /// How many CPUs have had records.

@@ -11,9 +11,11 @@ pub mod table;
 
 use std::collections::HashMap;
 
-use crate::cli::{Summary, TraceArgs};
+use crate::cli::{LatencyOpts, Summary, TraceArgs};
 use crate::error::Result;
 use crate::format::{read_int, read_str, Field, Format};
+use crate::hist;
+use crate::hist::Slowest;
 use crate::output;
 use crate::reader::{Item, RawReader};
 use crate::run::{self, Armed, Flow, Mode, Who};
@@ -39,6 +41,9 @@ struct Trace {
     buffer_kb: Option<u64>,
     summary: Summary,
     hist: bool,
+    /// `ftr latency -e`: histograms only.
+    latency: Option<LatencyOpts>,
+    interval_start: std::time::Instant,
     tracer: Tracer,
     reader: Option<RawReader>,
 }
@@ -52,6 +57,8 @@ impl Trace {
             buffer_kb: args.target.buffer_kb,
             summary: args.summary,
             hist: args.hist,
+            latency: args.latency,
+            interval_start: std::time::Instant::now(),
             tracer,
             reader: None,
         })
@@ -90,6 +97,7 @@ impl Mode for Trace {
             let tracer = &mut self.tracer;
             reader.drain(Some(now), |item, data| tracer.handle(item, data));
         }
+        self.interval();
         std::mem::swap(out, &mut self.tracer.out);
         Flow::Go
     }
@@ -102,7 +110,26 @@ impl Mode for Trace {
             kernel_lost = reader.kernel_lost();
         }
         tracer.finish();
-        if self.summary != Summary::None {
+        if let Some(latency) = &self.latency {
+            let out = &mut tracer.out;
+            for (sys, stats) in tracer.syscalls.iter().zip(&tracer.stats) {
+                if stats.calls() > 0 {
+                    hist::render(
+                        out,
+                        &tracer.theme,
+                        &sys.name,
+                        &stats.hist,
+                        Some(&stats.slowest),
+                        latency.show,
+                    );
+                }
+            }
+            let none = tracer.stats.iter().all(|s| s.calls() == 0);
+            match none {
+                true => out.extend_from_slice(b"no calls seen\n"),
+                false => out.extend_from_slice(format!("({})\n", hist::PRECISION).as_bytes()),
+            }
+        } else if self.summary != Summary::None {
             let rows: Vec<(&str, &Stats)> = tracer
                 .syscalls
                 .iter()
@@ -113,8 +140,37 @@ impl Mode for Trace {
         }
         out.append(&mut tracer.out);
         let lost = tracer.lost.max(kernel_lost);
-        let traced = tracer.stats.iter().map(|s| s.calls).sum::<u64>() + tracer.unpaired;
+        let traced = tracer.stats.iter().map(|s| s.calls()).sum::<u64>() + tracer.unpaired;
         vec![format!("{traced} syscalls traced, {lost} events lost")]
+    }
+}
+
+impl Trace {
+    /// `ftr latency -i SECS`: each interval's histograms as it ends.
+    fn interval(&mut self) {
+        let Some(LatencyOpts {
+            interval: Some(every),
+            show,
+            ..
+        }) = self.latency
+        else {
+            return;
+        };
+        let elapsed = self.interval_start.elapsed();
+        if elapsed < every {
+            return;
+        }
+        self.interval_start = std::time::Instant::now();
+        let t = &mut self.tracer;
+        t.out
+            .extend_from_slice(format!("--- last {:.1} s ---\n", elapsed.as_secs_f64()).as_bytes());
+        for (sys, stats) in t.syscalls.iter().zip(&mut t.stats) {
+            if stats.interval.count > 0 {
+                hist::render(&mut t.out, &t.theme, &sys.name, &stats.interval, None, show);
+            }
+            stats.interval = stats.interval.empty_like();
+        }
+        t.out.push(b'\n');
     }
 }
 
@@ -264,7 +320,7 @@ impl Tracer {
             syscalls: plan.syscalls.clone(),
             handlers,
             internal,
-            stats: vec![Stats::default(); plan.syscalls.len()],
+            stats: vec![Stats::new(args.latency.and_then(|l| l.linear)); plan.syscalls.len()],
             pending: HashMap::new(),
             comms: HashMap::new(),
             gated: None,
@@ -338,7 +394,14 @@ impl Tracer {
                     Some(p) if p.sys == i => {
                         let dur = e.ts.saturating_sub(p.ts);
                         let failed = (-4095..0).contains(&ret);
-                        self.stats[i as usize].add(dur, failed);
+                        if self.stats[i as usize].add(dur, failed) {
+                            self.stats[i as usize].slowest = Slowest {
+                                ns: dur,
+                                at_ns: e.ts,
+                                task: format!("{}-{tid}", self.comm(tid)),
+                                cpu: e.cpu,
+                            };
+                        }
                         if self.lines && dur >= self.min_ns && (!self.failures_only || failed) {
                             self.show(tid, i, p.ts, Some(dur), Some(&p.rec[..p.len]), Some(ret));
                         }
@@ -412,21 +475,26 @@ impl Tracer {
             return;
         }
         let time_ns = self.time(ts);
-        let comm = self.comms.entry(tid).or_insert_with(|| {
-            std::fs::read_to_string(format!("/proc/{tid}/comm"))
-                .map(|s| s.trim_end().to_string())
-                .unwrap_or_else(|_| "?".to_string())
-        });
+        self.comm(tid);
         let call = Call {
             sys: &self.syscalls[sys as usize],
             time_ns,
             dur_ns: dur,
-            comm,
+            comm: &self.comms[&tid],
             tid,
             enter,
             ret,
         };
         render::call_line(&mut self.out, &self.theme, &call);
+    }
+
+    /// The task's name: from its fork, exec or rename, else /proc once.
+    fn comm(&mut self, tid: i32) -> &str {
+        self.comms.entry(tid).or_insert_with(|| {
+            std::fs::read_to_string(format!("/proc/{tid}/comm"))
+                .map(|s| s.trim_end().to_string())
+                .unwrap_or_else(|_| "?".to_string())
+        })
     }
 
     /// Syscalls still running when tracing stopped.

@@ -6,6 +6,7 @@ use super::stats::Stats;
 use super::table::{ArgKind, Syscall};
 use crate::errno;
 use crate::format::read_int;
+use crate::hist;
 use crate::style::Theme;
 
 /// One syscall to show. `start`/`dur` are None for a call whose entry or
@@ -134,8 +135,8 @@ fn us(ns: f64) -> String {
 /// The summary table, sorted by total time, with p50/p90/p99; and with
 /// `hist`, a log2 histogram per syscall.
 pub fn summary(out: &mut Vec<u8>, theme: &Theme, rows: &[(&str, &Stats)], hist: bool) {
-    let mut rows: Vec<_> = rows.iter().filter(|(_, s)| s.calls > 0).collect();
-    rows.sort_by(|a, b| b.1.total_ns.cmp(&a.1.total_ns).then(a.0.cmp(b.0)));
+    let mut rows: Vec<_> = rows.iter().filter(|(_, s)| s.calls() > 0).collect();
+    rows.sort_by(|a, b| b.1.hist.total.cmp(&a.1.hist.total).then(a.0.cmp(b.0)));
     out.extend_from_slice(b"\n");
     let cols = ["total", "min", "avg", "p50", "p90", "p99", "max"];
     let mut head = format!(" {:<16} {:>9} {:>7}", "syscall", "calls", "errors");
@@ -164,15 +165,15 @@ pub fn summary(out: &mut Vec<u8>, theme: &Theme, rows: &[(&str, &Stats)], hist: 
         let line = format!(
             " {:<16} {:>9} {} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>11} {:>7.2}%\n",
             name,
-            s.calls,
+            s.calls(),
             errors,
-            us(s.total_ns as f64),
-            us(s.min_ns as f64),
-            us(s.avg_ns()),
-            us(s.quantile(0.5) as f64),
-            us(s.quantile(0.9) as f64),
-            us(s.quantile(0.99) as f64),
-            us(s.max_ns as f64),
+            us(s.hist.total as f64),
+            us(s.hist.min as f64),
+            us(s.hist.avg()),
+            us(s.hist.quantile(0.5) as f64),
+            us(s.hist.quantile(0.9) as f64),
+            us(s.hist.quantile(0.99) as f64),
+            us(s.hist.max as f64),
             s.stddev_pct(),
         );
         out.extend_from_slice(line.as_bytes());
@@ -184,43 +185,17 @@ pub fn summary(out: &mut Vec<u8>, theme: &Theme, rows: &[(&str, &Stats)], hist: 
     }
 }
 
-/// bpftrace-style: `[1us, 2us)   12 |@@@@      |`.
+/// The distribution of one syscall's durations (`hist`'s layout).
 fn histogram(out: &mut Vec<u8>, theme: &Theme, name: &str, s: &Stats) {
-    const WIDTH: u64 = 40;
-    let buckets = s.log2_hist();
-    let peak = buckets.iter().map(|&(_, n)| n).max().unwrap_or(1).max(1);
     out.push(b'\n');
-    theme.paint(out, theme.func, name.as_bytes());
-    out.extend_from_slice(b" durations:\n");
-    for &(floor, n) in &buckets {
-        let hi = if floor == 0 { 1 } else { floor * 2 };
-        let range = format!("[{}, {})", human_ns(floor), human_ns(hi));
-        let bar = (n * WIDTH).div_ceil(peak) as usize;
-        let line = format!(
-            "{range:<18} {n:>9} |{:<w$}|\n",
-            "@".repeat(bar),
-            w = WIDTH as usize
-        );
-        out.extend_from_slice(line.as_bytes());
-    }
-}
-
-/// A duration with three significant digits: 512ns, 1.02us, 32.8us, 1.05ms.
-fn human_ns(ns: u64) -> String {
-    let (v, unit) = match ns {
-        0..=999 => return format!("{ns}ns"),
-        1_000..=999_999 => (ns as f64 / 1e3, "us"),
-        1_000_000..=999_999_999 => (ns as f64 / 1e6, "ms"),
-        _ => (ns as f64 / 1e9, "s"),
-    };
-    let decimals = if v >= 100.0 {
-        0
-    } else if v >= 10.0 {
-        1
-    } else {
-        2
-    };
-    format!("{v:.decimals$}{unit}")
+    hist::render(
+        out,
+        theme,
+        name,
+        &s.hist,
+        Some(&s.slowest),
+        hist::Show::default(),
+    );
 }
 
 #[cfg(test)]

@@ -82,6 +82,15 @@ run perf-depth4 timeout -s INT 60 perf --no-pager ftrace -G __x64_sys_pwritev2 -
 echo nop > $T/current_tracer; echo > $T/set_graph_function; echo 1 > $T/tracing_on
 seed
 snap > /tmp/before
+# ftr profile of 50 pwritev2, saved too; then the graph, stacks and table of
+# that same capture; ftr latency -T of 30.
+run profile50 ftr profile -G __x64_sys_pwritev2 --no-pager -o /tmp/p50.dat -- pwv2 50
+check profile50
+run profile50-graph ftr report --no-pager --color=never /tmp/p50.dat
+run profile50-folded ftr report --no-pager --folded /tmp/p50.dat
+run profile50-report ftr report --no-pager --profile -s count /tmp/p50.dat
+run latency30 ftr latency -T vfs_writev --no-pager -- pwv2 30
+check latency30
 run thresh ftr -G __x64_sys_pwritev2 --graph-opts thresh=20 --no-pager -- pwv2 3
 check thresh
 run nograph ftr -G __x64_sys_pwritev2 -g vfs_writev,vfs_iter_write --graph-opts depth=3 --no-pager -- pwv2 2

@@ -1,0 +1,400 @@
+//! Where the time goes, from function entries and exits: per function its
+//! total, self, average, maximum and count, and the call tree behind
+//! `--folded` (flame-graph stacks). Pure: calls in, tables out.
+//!
+//! Accounting, per task (a task's calls nest; another task's do not):
+//! - A call's duration is the kernel's (`rettime - calltime` of its exit):
+//!   with sleep-time on (the default) it includes the time the task slept,
+//!   with `nosleep-time` not; interrupts that arrived during the call are in
+//!   it too.
+//! - Its self time is its duration minus its recorded children's
+//!   durations. Functions that ran in an interrupt (funcgraph-irqs, on by
+//!   default) are recorded as children of the function they interrupted, so
+//!   their time is theirs; with `noirqs` it is the interrupted function's.
+//!   With `depth=N` the children below N are not recorded: their time is
+//!   their parent's self time. A sleep is self time of the function that
+//!   slept unless `schedule` and the like are recorded as its children.
+//! - A recursive function's total counts each level.
+//! - A call whose entry was not recorded (tracing started inside it, or the
+//!   entry was lost) sits under the deepest known caller of its depth.
+//!
+//! So the self times of all calls add up to the total of the outermost
+//! calls, and so do the folded stacks' weights.
+
+use std::collections::HashMap;
+
+/// One function's numbers, in ns.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FuncStats {
+    pub count: u64,
+    pub total: u64,
+    pub self_ns: u64,
+    pub max: u64,
+}
+
+impl FuncStats {
+    pub fn avg(&self) -> u64 {
+        self.total.checked_div(self.count).unwrap_or(0)
+    }
+}
+
+/// A node of the call tree: one stack.
+#[derive(Debug)]
+struct Node {
+    func: u64,
+    parent: u32,
+    self_ns: u64,
+}
+
+const ROOT: u32 = 0;
+
+#[derive(Debug, Clone, Copy)]
+struct Frame {
+    func: u64,
+    node: u32,
+    children: u64,
+}
+
+#[derive(Debug)]
+pub struct Profile {
+    funcs: HashMap<u64, FuncStats>,
+    nodes: Vec<Node>,
+    child: HashMap<(u32, u64), u32>,
+    tasks: HashMap<i32, Vec<Frame>>,
+    /// Sum of the durations of the outermost calls (depth 0).
+    pub root_total: u64,
+    pub calls: u64,
+}
+
+impl Default for Profile {
+    fn default() -> Profile {
+        Profile {
+            funcs: HashMap::new(),
+            nodes: vec![Node {
+                func: 0,
+                parent: ROOT,
+                self_ns: 0,
+            }],
+            child: HashMap::new(),
+            tasks: HashMap::new(),
+            root_total: 0,
+            calls: 0,
+        }
+    }
+}
+
+impl Profile {
+    fn node(&mut self, parent: u32, func: u64) -> u32 {
+        let next = self.nodes.len() as u32;
+        let id = *self.child.entry((parent, func)).or_insert(next);
+        if id == next {
+            self.nodes.push(Node {
+                func,
+                parent,
+                self_ns: 0,
+            });
+        }
+        id
+    }
+
+    /// The task's frames cut or padded to `depth` callers: a caller whose
+    /// entry was not seen is a placeholder (function 0, "[unknown]").
+    fn frames_at(&mut self, pid: i32, depth: usize) -> Vec<Frame> {
+        let mut frames = self.tasks.remove(&pid).unwrap_or_default();
+        frames.truncate(depth + 1);
+        while frames.len() < depth {
+            let parent = frames.last().map_or(ROOT, |f| f.node);
+            let node = self.node(parent, 0);
+            frames.push(Frame {
+                func: 0,
+                node,
+                children: 0,
+            });
+        }
+        frames
+    }
+
+    /// `func` was entered at `depth` by task `pid`.
+    pub fn entry(&mut self, pid: i32, func: u64, depth: i32) {
+        let depth = usize::try_from(depth).unwrap_or(0);
+        let mut frames = self.frames_at(pid, depth);
+        frames.truncate(depth);
+        let parent = frames.last().map_or(ROOT, |f| f.node);
+        let node = self.node(parent, func);
+        frames.push(Frame {
+            func,
+            node,
+            children: 0,
+        });
+        self.tasks.insert(pid, frames);
+    }
+
+    /// `func` at `depth` returned after `dur` ns in task `pid`.
+    pub fn exit(&mut self, pid: i32, func: u64, depth: i32, dur: u64) {
+        let depth = usize::try_from(depth).unwrap_or(0);
+        let mut frames = self.frames_at(pid, depth);
+        let parent = depth.checked_sub(1).map_or(ROOT, |d| frames[d].node);
+        let frame = match frames.get(depth) {
+            Some(f) if f.func == func => *f,
+            // Its entry was not seen, but its children were.
+            Some(f) if f.func == 0 => Frame {
+                func,
+                node: self.node(parent, func),
+                children: f.children,
+            },
+            _ => Frame {
+                func,
+                node: self.node(parent, func),
+                children: 0,
+            },
+        };
+        frames.truncate(depth);
+        let self_ns = dur.saturating_sub(frame.children);
+        self.nodes[frame.node as usize].self_ns += self_ns;
+        let f = self.funcs.entry(func).or_default();
+        f.count += 1;
+        f.total += dur;
+        f.self_ns += self_ns;
+        f.max = f.max.max(dur);
+        self.calls += 1;
+        match frames.last_mut() {
+            Some(parent) => parent.children += dur,
+            None => self.root_total += dur,
+        }
+        self.tasks.insert(pid, frames);
+    }
+
+    /// The function task `pid` entered at `depth` and has not left.
+    pub fn open_func(&self, pid: i32, depth: i32) -> Option<u64> {
+        let frames = self.tasks.get(&pid)?;
+        Some(frames.get(usize::try_from(depth).ok()?)?.func)
+    }
+
+    /// Calls entered and not returned from (still running when the trace
+    /// ended): their finished children are counted, they are not.
+    pub fn open_calls(&self) -> usize {
+        self.tasks
+            .values()
+            .flatten()
+            .filter(|f| f.func != 0)
+            .count()
+    }
+
+    /// Every function with its numbers.
+    pub fn funcs(&self) -> impl Iterator<Item = (u64, &FuncStats)> {
+        self.funcs.iter().map(|(&f, s)| (f, s))
+    }
+
+    /// Every stack with self time: (functions from the outermost, self ns).
+    pub fn stacks(&self) -> Vec<(Vec<u64>, u64)> {
+        let mut out = Vec::new();
+        for node in self.nodes.iter().skip(1).filter(|n| n.self_ns > 0) {
+            let mut stack = vec![node.func];
+            let mut at = node.parent;
+            while at != ROOT {
+                let n = &self.nodes[at as usize];
+                stack.push(n.func);
+                at = n.parent;
+            }
+            stack.reverse();
+            out.push((stack, node.self_ns));
+        }
+        out
+    }
+}
+
+/// `-s`: the column the table is sorted by (largest first; names A to Z).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SortKey {
+    #[default]
+    Total,
+    SelfTime,
+    Avg,
+    Max,
+    Count,
+    Name,
+}
+
+impl SortKey {
+    pub fn parse(s: &str) -> Option<SortKey> {
+        Some(match s {
+            "total" => SortKey::Total,
+            "self" => SortKey::SelfTime,
+            "avg" => SortKey::Avg,
+            "max" => SortKey::Max,
+            "count" => SortKey::Count,
+            "name" => SortKey::Name,
+            _ => return None,
+        })
+    }
+}
+
+/// The table: perf ftrace profile's columns plus self, in microseconds.
+pub fn table(rows: &mut [(String, FuncStats)], sort: SortKey, out: &mut Vec<u8>) {
+    let key = |s: &FuncStats| match sort {
+        SortKey::Total | SortKey::Name => s.total,
+        SortKey::SelfTime => s.self_ns,
+        SortKey::Avg => s.avg(),
+        SortKey::Max => s.max,
+        SortKey::Count => s.count,
+    };
+    match sort {
+        SortKey::Name => rows.sort_by(|a, b| a.0.cmp(&b.0)),
+        _ => rows.sort_by(|a, b| key(&b.1).cmp(&key(&a.1)).then(a.0.cmp(&b.0))),
+    }
+    let us = |ns: u64| format!("{}.{:03}", ns / 1000, ns % 1000);
+    out.extend_from_slice(
+        format!(
+            "# {:>12} {:>12} {:>12} {:>12} {:>10}   Function\n",
+            "Total (us)", "Self (us)", "Avg (us)", "Max (us)", "Count"
+        )
+        .as_bytes(),
+    );
+    for (name, s) in rows.iter() {
+        let line = format!(
+            "  {:>12} {:>12} {:>12} {:>12} {:>10}   {name}\n",
+            us(s.total),
+            us(s.self_ns),
+            us(s.avg()),
+            us(s.max),
+            s.count
+        );
+        out.extend_from_slice(line.as_bytes());
+    }
+}
+
+/// Collapsed stacks, `outer;inner;leaf <self ns>`, sorted (flamegraph.pl,
+/// inferno and speedscope read them).
+pub fn folded(stacks: Vec<(Vec<&str>, u64)>, out: &mut Vec<u8>) {
+    let mut lines: Vec<(String, u64)> = stacks
+        .into_iter()
+        .map(|(names, ns)| (names.join(";"), ns))
+        .collect();
+    lines.sort();
+    // Stacks whose names are the same (aliases) become one line.
+    lines.dedup_by(|b, a| {
+        if a.0 == b.0 {
+            a.1 += b.1;
+            true
+        } else {
+            false
+        }
+    });
+    for (stack, ns) in lines {
+        out.extend_from_slice(format!("{stack} {ns}\n").as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SYS: u64 = 0x100;
+    const VFS: u64 = 0x200;
+    const LOCK: u64 = 0x300;
+
+    /// Two pwritev2 calls in one task, one in another interleaved with it.
+    fn sample() -> Profile {
+        let mut p = Profile::default();
+        p.entry(1, SYS, 0);
+        p.entry(1, VFS, 1);
+        p.entry(2, SYS, 0); // another task, meanwhile
+        p.entry(1, LOCK, 2);
+        p.exit(1, LOCK, 2, 100);
+        p.exit(1, VFS, 1, 700);
+        p.exit(2, SYS, 0, 50);
+        p.exit(1, SYS, 0, 1000);
+        p.entry(1, SYS, 0);
+        p.entry(1, LOCK, 1); // a leaf: entry then exit
+        p.exit(1, LOCK, 1, 30);
+        p.exit(1, SYS, 0, 200);
+        p
+    }
+
+    #[test]
+    fn self_is_total_minus_children_and_sums_to_the_roots() {
+        let p = sample();
+        let f = |a| *p.funcs.get(&a).unwrap();
+        assert_eq!(
+            f(SYS),
+            FuncStats {
+                count: 3,
+                total: 1250,
+                self_ns: (1000 - 700) + 50 + (200 - 30),
+                max: 1000
+            }
+        );
+        assert_eq!(f(VFS).self_ns, 600);
+        assert_eq!((f(LOCK).count, f(LOCK).self_ns), (2, 130));
+        assert_eq!(p.root_total, 1250);
+        let self_sum: u64 = p.funcs().map(|(_, s)| s.self_ns).sum();
+        assert_eq!(self_sum, p.root_total);
+        let folded_sum: u64 = p.stacks().iter().map(|s| s.1).sum();
+        assert_eq!(folded_sum, p.root_total);
+        assert_eq!(p.calls, 6);
+    }
+
+    #[test]
+    fn stacks_follow_the_calls() {
+        let mut stacks = sample().stacks();
+        stacks.sort();
+        assert_eq!(
+            stacks,
+            vec![
+                (vec![SYS], 300 + 50 + 170),
+                (vec![SYS, VFS], 600),
+                (vec![SYS, VFS, LOCK], 100),
+                (vec![SYS, LOCK], 30),
+            ]
+        );
+    }
+
+    #[test]
+    fn calls_entered_before_tracing_still_add_up() {
+        let mut p = Profile::default();
+        // The trace starts inside SYS: its entry and VFS's are not seen.
+        p.exit(7, VFS, 1, 40);
+        p.exit(7, SYS, 0, 100);
+        assert_eq!(p.root_total, 100);
+        let f = |a| *p.funcs.get(&a).unwrap();
+        assert_eq!((f(VFS).total, f(SYS).self_ns), (40, 60));
+        // VFS's caller is unknown when it returns: "[unknown]" (0) in its stack.
+        let mut stacks = p.stacks();
+        stacks.sort();
+        assert_eq!(stacks, vec![(vec![0, VFS], 40), (vec![SYS], 60)]);
+    }
+
+    #[test]
+    fn table_and_folded_text() {
+        let p = sample();
+        let names = |a: u64| match a {
+            SYS => "__x64_sys_pwritev2",
+            VFS => "vfs_writev",
+            _ => "mutex_lock",
+        };
+        let mut rows: Vec<(String, FuncStats)> =
+            p.funcs().map(|(a, s)| (names(a).to_string(), *s)).collect();
+        let mut out = Vec::new();
+        table(&mut rows, SortKey::SelfTime, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].contains("Total (us)") && lines[0].contains("Self (us)"));
+        assert!(lines[1].ends_with("vfs_writev"), "{text}");
+        assert!(
+            lines[1].contains("0.700        0.600        0.700        0.700          1"),
+            "{text}"
+        );
+        let mut out = Vec::new();
+        let stacks = p
+            .stacks()
+            .into_iter()
+            .map(|(s, ns)| (s.into_iter().map(names).collect(), ns))
+            .collect();
+        folded(stacks, &mut out);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "__x64_sys_pwritev2 520\n__x64_sys_pwritev2;mutex_lock 30\n\
+             __x64_sys_pwritev2;vfs_writev 600\n__x64_sys_pwritev2;vfs_writev;mutex_lock 100\n"
+        );
+    }
+}
