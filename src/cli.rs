@@ -327,6 +327,12 @@ fn new_target() -> (Target, OutputArgs) {
 }
 
 fn parse_trace(args: Vec<OsString>) -> Result<Command> {
+    parse_trace_as(args, false)
+}
+
+/// Trace mode's options; `ftr latency -e` (`latency`) adds its own.
+fn parse_trace_as(args: Vec<OsString>, latency: bool) -> Result<Command> {
+    let mut flags = LatencyFlags::default();
     let (mut target, mut output) = new_target();
     let mut t = TraceArgs {
         target: Target::default(),
@@ -377,8 +383,13 @@ fn parse_trace(args: Vec<OsString>) -> Result<Command> {
             "hist" => t.hist = true,
             "T" | "time" => t.absolute_time = true,
             "h" | "help" => return Ok(Command::Help),
+            _ if latency && flags.take(&key, &mut parser)? => {}
             _ => return Err(unknown(&key)),
         }
+    }
+    if latency {
+        t.summary = Summary::Only;
+        t.latency = Some(flags.finish()?);
     }
     if t.hist && t.summary == Summary::None {
         t.summary = Summary::Also;
@@ -395,7 +406,9 @@ fn parse_graph(args: Vec<OsString>) -> Result<Command> {
 
 /// Graph mode's options; `ftr profile` (`analysis` set) adds its own.
 fn parse_graph_as(args: Vec<OsString>, analysis: Option<Analysis>) -> Result<Command> {
-    let profiling = analysis.is_some();
+    let profiling = matches!(analysis, Some(Analysis::Profile { .. }));
+    let latency = matches!(analysis, Some(Analysis::Latency { .. }));
+    let mut flags = LatencyFlags::default();
     let (mut target, mut output) = new_target();
     let mut g = GraphArgs {
         target: Target::default(),
@@ -476,8 +489,21 @@ fn parse_graph_as(args: Vec<OsString>, analysis: Option<Analysis>) -> Result<Com
                 }
             }
             "h" | "help" => return Ok(Command::Help),
+            _ if latency && flags.take(&key, &mut parser)? => {}
             _ => return Err(unknown(&key)),
         }
+    }
+    if latency {
+        let [func] = &g.filter_funcs[..] else {
+            return Err(Error::usage("ftr latency -T: one function at a time"));
+        };
+        let opts = flags.finish()?;
+        g.analysis = Some(Analysis::Latency {
+            func: Some(func.clone()),
+            show: opts.show,
+            linear: opts.linear,
+            interval: opts.interval,
+        });
     }
     if g.graph_funcs.is_empty()
         && g.filter_funcs.is_empty()
@@ -503,164 +529,96 @@ fn sort_key(key: &str) -> Result<SortKey> {
     })
 }
 
-/// `ftr latency -T FUNC | -e SYSCALLS …`: graph mode's or trace mode's
-/// records, shown as histograms.
-fn parse_latency(args: Vec<OsString>) -> Result<Command> {
-    let mut func: Option<String> = None;
-    let mut syscalls: Option<String> = None;
-    let mut opts = LatencyOpts::default();
-    let (mut range, mut min, mut max) = (None, None, None);
-    let mut rest: Vec<OsString> = Vec::new();
-    let mut parser = lexopt::Parser::from_args(args);
-    while let Some(arg) = next(&mut parser)? {
-        let key = match arg {
-            Opt::Key(key) => key,
-            Opt::Value(v) => {
-                rest.push("--".into());
-                rest.push(v);
-                rest.extend(parser.raw_args()?);
-                break;
-            }
-        };
-        match key.as_str() {
-            "T" | "trace-funcs" => {
-                let f = string(&mut parser, "-T")?;
-                if func.replace(f).is_some() {
-                    return Err(Error::usage("ftr latency -T: one function at a time"));
-                }
-            }
-            "e" | "event" => {
-                let list = string(&mut parser, "-e")?;
-                syscalls = Some(match syscalls.take() {
-                    Some(prev) => format!("{prev},{list}"),
-                    None => list,
-                });
-            }
-            "n" | "use-nsec" => opts.show.nsec = true,
-            "hide-empty" => opts.show.hide_empty = true,
-            "bucket-range" => {
-                range = Some(number(
-                    &string(&mut parser, "--bucket-range")?,
-                    "--bucket-range",
-                )?)
-            }
-            "min-latency" => {
-                min = Some(number(
-                    &string(&mut parser, "--min-latency")?,
-                    "--min-latency",
-                )?)
-            }
-            "max-latency" => {
-                max = Some(number(
-                    &string(&mut parser, "--max-latency")?,
-                    "--max-latency",
-                )?)
-            }
+/// `ftr latency`'s own options, collected while graph or trace mode parses
+/// the rest.
+#[derive(Default)]
+struct LatencyFlags {
+    opts: LatencyOpts,
+    range: Option<f64>,
+    min: Option<f64>,
+    max: Option<f64>,
+}
+
+impl LatencyFlags {
+    /// Takes `key` if it is one of them.
+    fn take(&mut self, key: &str, parser: &mut lexopt::Parser) -> Result<bool> {
+        let mut num =
+            |flag: &str| -> Result<Option<f64>> { Ok(Some(number(&string(parser, flag)?, flag)?)) };
+        match key {
+            "n" | "use-nsec" => self.opts.show.nsec = true,
+            "hide-empty" => self.opts.show.hide_empty = true,
+            "bucket-range" => self.range = num("--bucket-range")?,
+            "min-latency" => self.min = num("--min-latency")?,
+            "max-latency" => self.max = num("--max-latency")?,
             "i" | "interval" => {
-                opts.interval = Some(duration(&string(&mut parser, "-i")?, 1.0, "-i")?);
+                self.opts.interval = Some(duration(&string(parser, "-i")?, 1.0, "-i")?);
             }
-            "h" | "help" => return Ok(Command::Help),
-            // Everything else is the target and output (-p, -a, -C, -o …).
-            _ => {
-                let dashes = if key.chars().count() == 1 { "-" } else { "--" };
-                rest.push(format!("{dashes}{key}").into());
-                if let Some(v) = parser.optional_value() {
-                    rest.push(v);
-                } else if takes_value(&key) {
-                    rest.push(parser.value()?);
-                }
-            }
+            _ => return Ok(false),
         }
+        Ok(true)
     }
-    let unit = if opts.show.nsec { 1.0 } else { 1000.0 };
-    opts.linear = match (range, min, max) {
-        (None, None, None) => None,
-        (None, _, _) => {
-            return Err(Error::usage(
-                "--min-latency and --max-latency work with --bucket-range (linear buckets), as in perf ftrace latency",
-            ))
-        }
-        (Some(r), min, max) => {
-            let width = (r * unit) as u64;
-            let min = (min.unwrap_or(0.0) * unit) as u64;
-            // perf's default: 20 buckets from the minimum.
-            let max = max.map_or(min + 20 * width, |m| (m * unit) as u64);
-            if width == 0 || max <= min {
-                return Err(Error::usage(format!(
-                    "--bucket-range {r}: needs a width above 0 and --max-latency above --min-latency"
-                )));
+
+    /// The options, checked, with the linear buckets in ns.
+    fn finish(self) -> Result<LatencyOpts> {
+        let mut opts = self.opts;
+        let unit = if opts.show.nsec { 1.0 } else { 1000.0 };
+        let Some(r) = self.range else {
+            if self.min.is_some() || self.max.is_some() {
+                return Err(Error::usage(
+                    "--min-latency and --max-latency work with --bucket-range (linear buckets), as in perf ftrace latency",
+                ));
             }
-            if (max - min).div_ceil(width) > hist::MAX_LINEAR_ROWS {
-                return Err(Error::usage(format!(
-                    "--bucket-range {r}: more than {} buckets between --min-latency and --max-latency; widen the buckets",
-                    hist::MAX_LINEAR_ROWS
-                )));
-            }
-            Some(Linear { width, min, max })
+            return Ok(opts);
+        };
+        let width = (r * unit) as u64;
+        let min = (self.min.unwrap_or(0.0) * unit) as u64;
+        // perf's default: 20 buckets from the minimum.
+        let max = self.max.map_or(min + 20 * width, |m| (m * unit) as u64);
+        if width == 0 || max <= min {
+            return Err(Error::usage(format!(
+                "--bucket-range {r}: needs a width above 0 and --max-latency above --min-latency"
+            )));
         }
-    };
-    match (func, syscalls) {
-        (Some(_), Some(_)) => Err(Error::usage(
-            "ftr latency: give -T FUNC (a kernel function) or -e SYSCALLS, not both",
-        )),
-        (None, None) => Err(Error::usage(
-            "ftr latency: give -T FUNC (a kernel function) or -e SYSCALLS (see ftr --help)",
-        )),
-        (Some(func), None) => {
-            let mut args: Vec<OsString> = vec!["-T".into(), func.clone().into()];
-            args.extend(rest);
-            parse_graph_as(
-                args,
-                Some(Analysis::Latency {
-                    func: Some(func),
-                    show: opts.show,
-                    linear: opts.linear,
-                    interval: opts.interval,
-                }),
-            )
+        if (max - min).div_ceil(width) > hist::MAX_LINEAR_ROWS {
+            return Err(Error::usage(format!(
+                "--bucket-range {r}: more than {} buckets between --min-latency and --max-latency; widen the buckets",
+                hist::MAX_LINEAR_ROWS
+            )));
         }
-        (None, Some(list)) => {
-            let mut args: Vec<OsString> = vec!["-e".into(), list.into(), "-s".into()];
-            args.extend(rest);
-            match parse_trace(args)? {
-                Command::Trace(mut t) => {
-                    t.latency = Some(opts);
-                    Ok(Command::Trace(t))
-                }
-                other => Ok(other),
-            }
-        }
+        opts.linear = Some(Linear { width, min, max });
+        Ok(opts)
     }
 }
 
-/// Options of the target and output that take a value.
-fn takes_value(key: &str) -> bool {
-    matches!(
-        key,
-        "p" | "pid"
-            | "u"
-            | "user"
-            | "timeout"
-            | "m"
-            | "buffer-size"
-            | "color"
-            | "colour"
-            | "o"
-            | "output"
-            | "C"
-            | "cpu"
-            | "D"
-            | "delay"
-            | "G"
-            | "graph-funcs"
-            | "g"
-            | "nograph-funcs"
-            | "N"
-            | "notrace-funcs"
-            | "graph-opts"
-            | "O"
-            | "option"
-    )
+/// `ftr latency -T FUNC | -e SYSCALLS …`: graph mode's records (`-T`) or
+/// trace mode's (`-e`), shown as histograms. Each mode parses the line,
+/// latency's own options included.
+fn parse_latency(args: Vec<OsString>) -> Result<Command> {
+    // Options before the command decide.
+    let before_command = args.iter().take_while(|a| *a != "--");
+    let (mut func, mut syscalls) = (false, false);
+    for a in before_command.map(|a| a.to_string_lossy()) {
+        func |= a == "-T" || a.starts_with("--trace-funcs") || (a.starts_with("-T") && a.len() > 2);
+        syscalls |= a == "-e" || a.starts_with("--event") || (a.starts_with("-e") && a.len() > 2);
+    }
+    match (func, syscalls) {
+        (true, true) => Err(Error::usage(
+            "ftr latency: give -T FUNC (a kernel function) or -e SYSCALLS, not both",
+        )),
+        (false, false) => Err(Error::usage(
+            "ftr latency: give -T FUNC (a kernel function) or -e SYSCALLS (see ftr --help)",
+        )),
+        (true, false) => {
+            let ask = Analysis::Latency {
+                func: None,
+                show: Show::default(),
+                linear: None,
+                interval: None,
+            };
+            parse_graph_as(args, Some(ask))
+        }
+        (false, true) => parse_trace_as(args, true),
+    }
 }
 
 fn parse_report(args: Vec<OsString>) -> Result<Command> {

@@ -61,28 +61,6 @@ impl Sink for KernelText {
     }
 }
 
-impl<S: Sink + ?Sized> Sink for Box<S> {
-    fn layouts(&self) -> &Layouts {
-        (**self).layouts()
-    }
-    fn record(
-        &mut self,
-        cpu: u32,
-        ts: u64,
-        rec: &[u8],
-        next: Option<&[u8]>,
-        out: &mut Vec<u8>,
-    ) -> bool {
-        (**self).record(cpu, ts, rec, next, out)
-    }
-    fn lost(&mut self, cpu: u32, count: u64, out: &mut Vec<u8>) {
-        (**self).lost(cpu, count, out)
-    }
-    fn set_cmdlines(&mut self, cmdlines: Cmdlines) {
-        (**self).set_cmdlines(cmdlines)
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Item {
     /// A record: its time and where its bytes are in the CPU's arena.

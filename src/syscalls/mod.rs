@@ -165,10 +165,13 @@ impl Trace {
         t.out
             .extend_from_slice(format!("--- last {:.1} s ---\n", elapsed.as_secs_f64()).as_bytes());
         for (sys, stats) in t.syscalls.iter().zip(&mut t.stats) {
-            if stats.interval.count > 0 {
-                hist::render(&mut t.out, &t.theme, &sys.name, &stats.interval, None, show);
+            let Some(h) = &mut stats.interval else {
+                continue;
+            };
+            if h.count > 0 {
+                hist::render(&mut t.out, &t.theme, &sys.name, h, None, show);
             }
-            stats.interval = stats.interval.empty_like();
+            *h = h.empty_like();
         }
         t.out.push(b'\n');
     }
@@ -320,7 +323,13 @@ impl Tracer {
             syscalls: plan.syscalls.clone(),
             handlers,
             internal,
-            stats: vec![Stats::new(args.latency.and_then(|l| l.linear)); plan.syscalls.len()],
+            stats: vec![
+                Stats::new(
+                    args.latency.and_then(|l| l.linear),
+                    args.latency.is_some_and(|l| l.interval.is_some())
+                );
+                plan.syscalls.len()
+            ],
             pending: HashMap::new(),
             comms: HashMap::new(),
             gated: None,

@@ -10,16 +10,16 @@ pub struct Stats {
     m2: f64,
     /// The whole run.
     pub hist: Hist,
-    /// Since the last `-i` interval was shown.
-    pub interval: Hist,
+    /// `-i`: since the last interval was shown.
+    pub interval: Option<Hist>,
     pub slowest: Slowest,
 }
 
 impl Stats {
-    pub fn new(linear: Option<Linear>) -> Stats {
+    pub fn new(linear: Option<Linear>, intervals: bool) -> Stats {
         Stats {
             hist: Hist::new(linear),
-            interval: Hist::new(linear),
+            interval: intervals.then(|| Hist::new(linear)),
             ..Stats::default()
         }
     }
@@ -29,7 +29,9 @@ impl Stats {
     pub fn add(&mut self, dur_ns: u64, failed: bool) -> bool {
         self.errors += u64::from(failed);
         self.hist.add(dur_ns);
-        self.interval.add(dur_ns);
+        if let Some(h) = &mut self.interval {
+            h.add(dur_ns);
+        }
         let x = dur_ns as f64;
         let delta = x - self.mean;
         self.mean += delta / self.hist.count as f64;
@@ -59,7 +61,7 @@ mod tests {
 
     #[test]
     fn counts_errors_and_spread() {
-        let mut s = Stats::default();
+        let mut s = Stats::new(None, true);
         for v in 1..=10_000u64 {
             s.add(v * 1000, v % 10 == 0);
         }
@@ -71,6 +73,6 @@ mod tests {
         // stddev of 1..=n (x1000) is n/sqrt(12); its standard error / mean:
         let want = 100.0 * (10_000.0 * 1000.0 / 12f64.sqrt()) / 100.0 / 5_000_500.0;
         assert!((s.stddev_pct() - want).abs() < 0.01, "{}", s.stddev_pct());
-        assert_eq!(s.interval.count, 10_000);
+        assert_eq!(s.interval.map(|h| h.count), Some(10_000));
     }
 }
