@@ -275,6 +275,28 @@ impl Analyzer {
                     )
                     .as_bytes(),
                 );
+                let unrecorded = self.profile.unrecorded();
+                if unrecorded > 0 {
+                    out.extend_from_slice(
+                        format!(
+                            "# {}.{:03} us in calls whose callers were not recorded to their return: self times add up to both\n",
+                            unrecorded / 1000,
+                            unrecorded % 1000
+                        )
+                        .as_bytes(),
+                    );
+                }
+                let clipped = self.profile.clipped;
+                if clipped > 0 {
+                    out.extend_from_slice(
+                        format!(
+                            "# {}.{:03} us of children beyond their caller's duration: self times add up to that less\n",
+                            clipped / 1000,
+                            clipped % 1000
+                        )
+                        .as_bytes(),
+                    );
+                }
                 let open = self.profile.open_calls();
                 if open > 0 {
                     out.extend_from_slice(

@@ -63,6 +63,13 @@ pub struct Profile {
     tasks: HashMap<i32, Vec<Frame>>,
     /// Sum of the durations of the outermost calls (depth 0).
     pub root_total: u64,
+    /// Durations of calls whose caller was entered but never seen to
+    /// return (or never seen at all, and did not return as a placeholder):
+    /// in their own self times, in no recorded caller's.
+    dropped: u64,
+    /// Children's time beyond their caller's own duration (self times
+    /// stop at 0): the self times add up to that much less.
+    pub clipped: u64,
     pub calls: u64,
 }
 
@@ -78,6 +85,8 @@ impl Default for Profile {
             child: HashMap::new(),
             tasks: HashMap::new(),
             root_total: 0,
+            dropped: 0,
+            clipped: 0,
             calls: 0,
         }
     }
@@ -101,7 +110,7 @@ impl Profile {
     /// entry was not seen is a placeholder (function 0, "[unknown]").
     fn frames_at(&mut self, pid: i32, depth: usize) -> Vec<Frame> {
         let mut frames = self.tasks.remove(&pid).unwrap_or_default();
-        frames.truncate(depth + 1);
+        self.drop_from(&mut frames, depth + 1);
         while frames.len() < depth {
             let parent = frames.last().map_or(ROOT, |f| f.node);
             let node = self.node(parent, 0);
@@ -118,7 +127,7 @@ impl Profile {
     pub fn entry(&mut self, pid: i32, func: u64, depth: i32) {
         let depth = usize::try_from(depth).unwrap_or(0);
         let mut frames = self.frames_at(pid, depth);
-        frames.truncate(depth);
+        self.drop_from(&mut frames, depth);
         let parent = frames.last().map_or(ROOT, |f| f.node);
         let node = self.node(parent, func);
         frames.push(Frame {
@@ -142,14 +151,18 @@ impl Profile {
                 node: self.node(parent, func),
                 children: f.children,
             },
-            _ => Frame {
-                func,
-                node: self.node(parent, func),
-                children: 0,
-            },
+            _ => {
+                self.drop_from(&mut frames, depth);
+                Frame {
+                    func,
+                    node: self.node(parent, func),
+                    children: 0,
+                }
+            }
         };
         frames.truncate(depth);
         let self_ns = dur.saturating_sub(frame.children);
+        self.clipped += frame.children.saturating_sub(dur);
         self.nodes[frame.node as usize].self_ns += self_ns;
         let f = self.funcs.entry(func).or_default();
         f.count += 1;
@@ -162,6 +175,23 @@ impl Profile {
             None => self.root_total += dur,
         }
         self.tasks.insert(pid, frames);
+    }
+
+    /// Forgets `frames[keep..]`, calls that will not be seen to return:
+    /// their children's time is in no recorded caller.
+    fn drop_from(&mut self, frames: &mut Vec<Frame>, keep: usize) {
+        if frames.len() > keep {
+            self.dropped += frames[keep..].iter().map(|f| f.children).sum::<u64>();
+            frames.truncate(keep);
+        }
+    }
+
+    /// Time in calls whose caller was not recorded, or not to its end
+    /// (including calls still running): the self times add up to
+    /// `root_total` plus this.
+    pub fn unrecorded(&self) -> u64 {
+        let open: u64 = self.tasks.values().flatten().map(|f| f.children).sum();
+        self.dropped + open
     }
 
     /// The function task `pid` entered at `depth` and has not left.
@@ -329,6 +359,7 @@ mod tests {
         assert_eq!(p.root_total, 1250);
         let self_sum: u64 = p.funcs().map(|(_, s)| s.self_ns).sum();
         assert_eq!(self_sum, p.root_total);
+        assert_eq!(p.unrecorded(), 0);
         let folded_sum: u64 = p.stacks().iter().map(|s| s.1).sum();
         assert_eq!(folded_sum, p.root_total);
         assert_eq!(p.calls, 6);
@@ -362,6 +393,24 @@ mod tests {
         let mut stacks = p.stacks();
         stacks.sort();
         assert_eq!(stacks, vec![(vec![0, VFS], 40), (vec![SYS], 60)]);
+    }
+
+    #[test]
+    fn calls_under_callers_that_never_return_are_counted_apart() {
+        let mut p = Profile::default();
+        // An interrupt's functions at depth 2, with no caller recorded, then
+        // a root call; then a call that never returns, with a child.
+        p.exit(3, LOCK, 2, 40);
+        p.entry(3, SYS, 0);
+        p.exit(3, SYS, 0, 100);
+        p.entry(3, VFS, 0);
+        p.entry(3, LOCK, 1);
+        p.exit(3, LOCK, 1, 7);
+        let self_sum: u64 = p.funcs().map(|(_, s)| s.self_ns).sum();
+        assert_eq!(p.root_total, 100);
+        assert_eq!(p.unrecorded(), 47);
+        assert_eq!(self_sum, p.root_total + p.unrecorded());
+        assert_eq!(p.open_calls(), 1);
     }
 
     #[test]
