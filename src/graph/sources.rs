@@ -204,14 +204,15 @@ impl Sources {
 /// Renders the pages of every CPU (`cpu_data[cpu]`, whole pages) in the
 /// kernel's order: page by page, always the CPU whose next page starts
 /// earliest, so the stream holds about a page per CPU, not the capture.
-/// The text is appended to `out`; after each page `flush` may take it,
+/// The text is appended to `out`; after each page `flush` may take it
+/// (and what the sink noted about it),
 /// and answers false to stop. Gives the sink back.
 pub fn render_pages<S: Sink>(
     text: S,
     page_size: usize,
     cpu_data: &[impl AsRef<[u8]>],
     out: &mut Vec<u8>,
-    mut flush: impl FnMut(&mut Vec<u8>) -> bool,
+    mut flush: impl FnMut(&mut Vec<u8>, &mut S) -> bool,
 ) -> S {
     let mut stream = Stream::new(text);
     let mut next = vec![0usize; cpu_data.len()];
@@ -250,11 +251,11 @@ pub fn render_pages<S: Sink>(
             .min()
             .unwrap_or(u64::MAX);
         stream.pump_before(unread, out);
-        if !flush(out) {
+        if !flush(out, stream.sink()) {
             return stream.into_sink();
         }
     }
     stream.finish(out);
-    flush(out);
+    flush(out, stream.sink());
     stream.into_sink()
 }
