@@ -19,9 +19,7 @@ use std::io::Write;
 use std::ops::Range;
 
 use super::events::EventText;
-use super::parse::{Kind, Mark, Span};
 use super::records::{Body, Common, Entry, Exit, Layouts, Record};
-pub use super::render::Known;
 use crate::digits;
 use crate::kallsyms::Symbols;
 
@@ -255,9 +253,6 @@ enum Cell {
 pub struct KernelText {
     printer: Printer,
     cpus: Vec<CpuState>,
-    /// With `know_lines`: the function lines printed since the last
-    /// `take_known`, with their pieces, so that coloring need not parse them.
-    known: Option<Vec<Known>>,
 }
 
 /// Everything that does not change while printing (records borrow from it
@@ -280,7 +275,6 @@ impl KernelText {
             .map(|(start, end)| start..end);
         let cpu_width = kernel.nr_cpu_ids.saturating_sub(1).to_string().len();
         KernelText {
-            known: None,
             cpus: vec![CpuState::new(); kernel.nr_cpu_ids.max(1) as usize],
             printer: Printer {
                 kernel,
@@ -293,18 +287,6 @@ impl KernelText {
 
     pub fn set_cmdlines(&mut self, cmdlines: Cmdlines) {
         self.printer.kernel.cmdlines = cmdlines;
-    }
-
-    /// From now on, note where the pieces of each plain function line go
-    /// (`take_known`), for a renderer that colors without parsing.
-    pub fn know_lines(&mut self) {
-        self.known = Some(Vec::new());
-    }
-
-    /// The lines noted since the last call; their offsets are in the `out`
-    /// they were written to, which the caller empties at the same time.
-    pub fn take_known(&mut self) -> Vec<Known> {
-        self.known.as_mut().map(std::mem::take).unwrap_or_default()
     }
 
     pub fn layouts(&self) -> &Layouts {
@@ -347,36 +329,29 @@ impl KernelText {
             ts,
             common: r.common,
         };
-        let mut known = self.known.is_some().then(Known::default);
-        let used_next = match (p.kernel.tracer, r.body) {
+        match (p.kernel.tracer, r.body) {
             (Tracer::FunctionGraph, Body::Entry(e)) => {
                 let leaf = next
                     .and_then(|n| layouts.decode(n))
                     .and_then(|n| leaf_exit(&r, &e, &n));
-                p.entry(st, &line, &e, leaf, out, &mut known);
+                p.entry(st, &line, &e, leaf, out);
                 leaf.is_some()
             }
             (Tracer::FunctionGraph, Body::Exit(x)) => {
-                p.exit(st, &line, &x, out, &mut known);
+                p.exit(st, &line, &x, out);
                 false
             }
             // The graph printer leaves function records to the default
             // format, as the kernel does (TRACE_TYPE_UNHANDLED).
             (Tracer::FunctionGraph, Body::Function { .. }) | (Tracer::Function, _) => {
                 p.plain(&line, &r.body, out);
-                return false;
+                false
             }
             (Tracer::FunctionGraph, body) => {
                 p.comment(st, &line, &body, out);
-                return false;
-            }
-        };
-        if let (Some(k), Some(list)) = (known, self.known.as_mut()) {
-            if k.kind != Kind::Other {
-                list.push(k);
+                false
             }
         }
-        used_next
     }
 }
 
@@ -390,12 +365,11 @@ impl Printer {
         e: &Entry,
         leaf: Option<Exit>,
         out: &mut Vec<u8>,
-        k: &mut Option<Known>,
     ) {
         if self.irq_hidden_entry(state, e.func, e.depth) {
             return;
         }
-        self.prologue(state, line, Some((IrqMark::Enter, e.func)), out, k);
+        self.prologue(state, line, Some((IrqMark::Enter, e.func)), out);
         let slot = usize::try_from(e.depth).ok().filter(|&d| d < RETFUNC_DEPTH);
         match leaf {
             Some(x) => {
@@ -404,17 +378,13 @@ impl Printer {
                 if let Some(d) = slot {
                     state.enter_funcs[d] = 0;
                 }
-                self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out, k);
+                self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out);
                 indent(out, e.depth);
                 if self.with_retval(&x) || (self.kernel.options.retaddr && e.retaddr.is_some()) {
                     self.leaf_with_retval(e, &x, out);
-                    *k = None;
                 } else {
-                    self.name(x.func, out, k);
+                    self.kernel.symbols.write_ps(out, x.func);
                     out.extend_from_slice(b"();");
-                    Known::piece(k, out, 1, 1, |k, s| k.brace = s);
-                    Known::piece(k, out, 3, 2, |k, s| k.args = s);
-                    Known::kind(k, Kind::Leaf);
                 }
                 out.push(b'\n');
                 self.irq_marker(line, IrqMark::Return, x.func, out);
@@ -424,32 +394,21 @@ impl Printer {
                 if let Some(d) = slot {
                     state.enter_funcs[d] = e.func;
                 }
-                self.duration(Cell::Blank, out, k);
+                self.duration(Cell::Blank, out);
                 indent(out, e.depth);
-                self.name(e.func, out, k);
+                self.kernel.symbols.write_ps(out, e.func);
                 out.extend_from_slice(b"() {");
-                Known::piece(k, out, 4, 2, |k, s| k.args = s);
-                Known::piece(k, out, 1, 1, |k, s| k.brace = s);
-                Known::kind(k, Kind::Entry);
                 if let (true, Some(ret)) = (self.kernel.options.retaddr, e.retaddr) {
                     out.extend_from_slice(b" /* <-");
                     self.kernel.symbols.write_ps_offset(out, ret);
                     out.extend_from_slice(b" */");
-                    *k = None;
                 }
                 out.push(b'\n');
             }
         }
     }
 
-    fn exit(
-        &self,
-        state: &mut CpuState,
-        line: &Line,
-        x: &Exit,
-        out: &mut Vec<u8>,
-        k: &mut Option<Known>,
-    ) {
+    fn exit(&self, state: &mut CpuState, line: &Line, x: &Exit, out: &mut Vec<u8>) {
         if self.irq_hidden_return(state, x.depth) {
             return;
         }
@@ -460,18 +419,14 @@ impl Printer {
             matched = state.enter_funcs[d] == x.func;
             state.enter_funcs[d] = 0;
         }
-        self.prologue(state, line, None, out, k);
-        self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out, k);
+        self.prologue(state, line, None, out);
+        self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out);
         indent(out, x.depth);
         if self.with_retval(x) {
             self.return_with_retval(x, out);
-            *k = None;
         } else if matched && !self.kernel.options.tail {
             out.push(b'}');
-            Known::piece(k, out, 1, 1, |k, s| k.brace = s);
-            Known::kind(k, Kind::Return);
         } else {
-            *k = None;
             // Without its entry in the buffer the brace names its function.
             out.extend_from_slice(b"} /* ");
             self.kernel.symbols.write_ps(out, x.func);
@@ -486,8 +441,8 @@ impl Printer {
 
     fn comment(&self, state: &mut CpuState, line: &Line, body: &Body, out: &mut Vec<u8>) {
         let depth = state.depth;
-        self.prologue(state, line, None, out, &mut None);
-        self.duration(Cell::Blank, out, &mut None);
+        self.prologue(state, line, None, out);
+        self.duration(Cell::Blank, out);
         if depth > 0 {
             indent(out, depth + 1);
         }
@@ -583,47 +538,35 @@ impl Printer {
         line: &Line,
         irq: Option<(IrqMark, u64)>,
         out: &mut Vec<u8>,
-        k: &mut Option<Known>,
     ) {
         self.banner(state, line, out);
         if let Some((mark, addr)) = irq {
             self.irq_marker(line, mark, addr, out);
         }
-        if let Some(k) = k {
-            k.at = out.len();
-        }
         if self.kernel.options.context_info {
-            self.context(line, out, k);
+            self.context(line, out);
         }
     }
 
-    fn context(&self, line: &Line, out: &mut Vec<u8>, k: &mut Option<Known>) {
+    fn context(&self, line: &Line, out: &mut Vec<u8>) {
         let o = &self.kernel.options;
         if o.abstime {
             let (secs, ns) = (line.ts / 1_000_000_000, line.ts % 1_000_000_000);
             digits::push_right(out, secs, 5);
             out.push(b'.');
             digits::push_zeros(out, ns / 1000, 6);
-            let len = digits::len(secs) + 7;
-            Known::piece(k, out, len, len, |k, s| k.abstime = s);
             out.extend_from_slice(b" |  ");
         }
         if o.cpu {
             self.cpu_column(line.cpu, out);
-            let len = digits::len(line.cpu as u64);
-            Known::piece(k, out, len + 2, len, |k, s| k.cpu = s);
         }
         if o.proc_ {
-            let task = self.proc_column(line.common.pid, out);
-            Known::piece(k, out, task.0, task.1, |k, s| k.task = s);
+            self.proc_column(line.common.pid, out);
             out.extend_from_slice(b" | ");
         }
         if o.latency {
             out.push(b' ');
-            let start = out.len();
             lat_flags(&line.common, out);
-            let len = out.len() - start;
-            Known::piece(k, out, len, len, |k, s| k.lat = s);
             out.extend_from_slice(b" | ");
         }
     }
@@ -648,9 +591,8 @@ impl Printer {
         out.extend_from_slice(b") ");
     }
 
-    /// `comm-pid` centred in 14 columns, the comm cut to 7 bytes; where
-    /// `comm-pid` is: (bytes from the end, length).
-    fn proc_column(&self, pid: i32, out: &mut Vec<u8>) -> (usize, usize) {
+    /// `comm-pid` centred in 14 columns, the comm cut to 7 bytes.
+    fn proc_column(&self, pid: i32, out: &mut Vec<u8>) {
         let comm = self.kernel.cmdlines.comm(pid).as_bytes();
         let comm = &comm[..comm.len().min(PROC_COMM_MAX)];
         let digits = decimal_len(pid);
@@ -659,13 +601,10 @@ impl Printer {
         out.extend_from_slice(comm);
         out.push(b'-');
         digits::push_signed(out, pid.into());
-        let after = spaces - spaces / 2;
-        out.resize(out.len() + after, b' ');
-        let len = comm.len() + 1 + digits;
-        (after + len, len)
+        out.resize(out.len() + spaces - spaces / 2, b' ');
     }
 
-    fn duration(&self, cell: Cell, out: &mut Vec<u8>, k: &mut Option<Known>) {
+    fn duration(&self, cell: Cell, out: &mut Vec<u8>) {
         let o = &self.kernel.options;
         if !o.duration || !o.context_info {
             return;
@@ -675,41 +614,15 @@ impl Printer {
             Cell::Start => out.extend_from_slice(b"  "),
             Cell::End => out.extend_from_slice(b" |"),
             Cell::Time(ns) => {
-                let m = if o.overhead { mark(ns) } else { b' ' };
-                out.push(m);
-                out.push(b' ');
-                if m != b' ' {
-                    Known::piece(k, out, 2, 1, |k, s| k.mark_span = s);
-                    if let Some(k) = k {
-                        k.mark = Mark::from_byte(m);
-                    }
+                if o.overhead {
+                    out.push(mark(ns));
+                    out.push(b' ');
+                } else {
+                    out.extend_from_slice(b"  ");
                 }
-                let start = out.len();
-                let digits = write_duration(ns, out);
-                let from_end = out.len() - start;
-                Known::piece(k, out, from_end, digits, |k, s| k.duration = s);
-                Known::piece(k, out, from_end - digits - 1, 2, |k, s| k.unit = s);
+                write_duration(ns, out);
                 out.extend_from_slice(b"|  ");
             }
-        }
-    }
-
-    /// The function's name as `%ps` prints it, noting where its name and
-    /// module tag are.
-    fn name(&self, func: u64, out: &mut Vec<u8>, k: &mut Option<Known>) {
-        let start = out.len();
-        self.kernel.symbols.write_ps(out, func);
-        let Some(k) = k else { return };
-        let (from, to) = (start - k.at, out.len() - k.at);
-        let text = &out[start..];
-        match text.iter().position(|&c| c == b' ') {
-            // `name [mod]`
-            Some(sp) if text.get(sp + 1) == Some(&b'[') => {
-                k.func = Some(Span::new(from, from + sp));
-                k.module = Some(Span::new(from + sp + 1, to));
-            }
-            Some(_) => k.kind = Kind::Other, // not a name the parser reads alike
-            None => k.func = Some(Span::new(from, to)),
         }
     }
 
@@ -726,14 +639,14 @@ impl Printer {
             return;
         }
         if self.kernel.options.context_info {
-            self.context(line, out, &mut None);
+            self.context(line, out);
         }
-        self.duration(Cell::Start, out, &mut None);
+        self.duration(Cell::Start, out);
         out.extend_from_slice(match mark {
             IrqMark::Enter => b"==========>",
             IrqMark::Return => b"<==========",
         });
-        self.duration(Cell::End, out, &mut None);
+        self.duration(Cell::End, out);
         out.push(b'\n');
     }
 
@@ -891,8 +804,8 @@ fn mark(ns: u64) -> u8 {
 
 /// trace_print_graph_duration: microseconds with the nanoseconds cut so
 /// that the number has at most 7 digits (`1.382`, `33998.59`, `3594274`),
-/// then ` us ` and padding to 8 characters. Returns the number's length.
-fn write_duration(ns: u64, out: &mut Vec<u8>) -> usize {
+/// then ` us ` and padding to 8 characters.
+fn write_duration(ns: u64, out: &mut Vec<u8>) {
     let (us, rem) = (ns / 1000, ns % 1000);
     let start = out.len();
     digits::push(out, us);
@@ -907,7 +820,6 @@ fn write_duration(ns: u64, out: &mut Vec<u8>) -> usize {
     }
     out.extend_from_slice(b" us ");
     out.resize(out.len() + 8usize.saturating_sub(len), b' ');
-    len
 }
 
 /// trace_print_lat_fmt: irqs-off, need-resched, hardirq/softirq, and the

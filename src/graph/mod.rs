@@ -39,7 +39,7 @@ mod stream;
 mod view;
 
 use analysis::Analyzer;
-use kernel_text::{Cmdlines, KernelText, Known, Options};
+use kernel_text::{Cmdlines, KernelText, Options};
 use place::{Knobs, Where};
 pub use profile::SortKey;
 use sources::Sources;
@@ -483,10 +483,7 @@ fn report_numbers(
             sources.page_size,
             &capture.cpu_data,
             &mut scratch,
-            |out, _| {
-                out.clear();
-                true
-            },
+            |_| true,
         )
     } else {
         let mut analyzer = Analyzer::new(None, ask.clone());
@@ -544,34 +541,28 @@ fn report_capture(
         sources.trace_options.push('\n');
         sources.trace_options.push_str(opt);
     }
-    let mut text = KernelText::new(sources.kernel()?);
-    // The printer notes where the pieces of its lines are: the colorer
-    // then need not parse them again.
-    text.know_lines();
-    type Chunk = (Vec<u8>, Vec<Known>);
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Chunk>(4);
+    let text = KernelText::new(sources.kernel()?);
+    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut chunk = Vec::with_capacity(2 * CHUNK);
             let pages = &capture.cpu_data;
-            let flush = |chunk: &mut Vec<u8>, text: &mut KernelText| {
+            sources::render_pages(text, sources.page_size, pages, &mut chunk, |chunk| {
                 if chunk.len() < CHUNK {
                     return true;
                 }
                 let next = empty_rx.try_recv().unwrap_or_default();
                 // The writer hung up: the reader of the output is gone.
-                let full = (std::mem::replace(chunk, next), text.take_known());
-                full_tx.send(full).is_ok()
-            };
-            let mut text = sources::render_pages(text, sources.page_size, pages, &mut chunk, flush);
-            let _ = full_tx.send((chunk, text.take_known()));
+                full_tx.send(std::mem::replace(chunk, next)).is_ok()
+            });
+            let _ = full_tx.send(chunk);
         });
-        for (mut chunk, known) in full_rx {
+        for mut chunk in full_rx {
             if output.reader_gone() {
                 break; // dropping the receiver stops the renderer
             }
-            view.write_known(&chunk, &known, output);
+            view.write(&chunk, output);
             chunk.clear();
             let _ = empty_tx.send(chunk);
         }

@@ -99,7 +99,7 @@ fn raw_pages(dir: &Path, cpus: u32) -> Vec<Vec<u8>> {
 fn rendered(sources: &Sources, cpu_data: &[impl AsRef<[u8]>]) -> String {
     let text = KernelText::new(sources.kernel().expect("kernel"));
     let mut out = Vec::new();
-    render_pages(text, sources.page_size, cpu_data, &mut out, |_, _| true);
+    render_pages(text, sources.page_size, cpu_data, &mut out, |_| true);
     String::from_utf8(out).expect("utf-8 text")
 }
 
@@ -327,7 +327,7 @@ fn profiles_add_up_to_the_kernels_own_durations() {
         };
         let numbers = |folded| {
             let a = Analyzer::new(Some(sources.kernel().expect("kernel")), ask(folded));
-            let a = render_pages(a, sources.page_size, &pages, &mut Vec::new(), |_, _| true);
+            let a = render_pages(a, sources.page_size, &pages, &mut Vec::new(), |_| true);
             let mut out = Vec::new();
             a.finish(&mut out, &Theme::plain());
             String::from_utf8(out).expect("utf-8")
@@ -439,7 +439,7 @@ fn a_text_trace_profiles_like_its_capture() {
         }
         let pages = raw_pages(&dir, sources.nr_cpu_ids);
         let a = Analyzer::new(Some(sources.kernel().expect("kernel")), ask.clone());
-        let a = render_pages(a, sources.page_size, &pages, &mut Vec::new(), |_, _| true);
+        let a = render_pages(a, sources.page_size, &pages, &mut Vec::new(), |_| true);
         let (mut want, mut got) = (Vec::new(), Vec::new());
         a.finish(&mut want, &Theme::plain());
         from_text.finish(&mut got, &Theme::plain());
@@ -453,64 +453,5 @@ fn a_text_trace_profiles_like_its_capture() {
     assert!(
         same >= 10 && refused >= 1,
         "{same} alike, {refused} refused"
-    );
-}
-
-/// The pieces the printer notes for the lines it writes (so that a
-/// capture's lines are colored without being parsed again) are what the
-/// parser finds in those lines, for every function line of every capture.
-#[test]
-fn the_printers_pieces_are_the_parsers() {
-    use super::parse::{parse_line, Kind};
-    let (mut known_lines, mut function_lines) = (0, 0);
-    for dir in fixtures() {
-        let name = dir
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        let sources = sources(&dir);
-        let mut text = KernelText::new(sources.kernel().expect("kernel"));
-        text.know_lines();
-        let pages = raw_pages(&dir, sources.nr_cpu_ids);
-        let mut out = Vec::new();
-        let mut text = render_pages(text, sources.page_size, &pages, &mut out, |_, _| true);
-        let out = String::from_utf8(out).expect("utf-8");
-        let known = text.take_known();
-        for k in &known {
-            let end = out[k.at..].find('\n').map_or(out.len(), |e| k.at + e);
-            let line = &out[k.at..end];
-            let want = parse_line(line);
-            let got = k.line(line);
-            let fields = |l: &super::parse::Line| {
-                (
-                    l.kind,
-                    l.abstime,
-                    l.cpu_span,
-                    l.task.map(|t| t.span),
-                    l.lat,
-                    l.mark,
-                    l.mark_span,
-                    l.duration_span,
-                    l.unit_span,
-                    (l.func, l.module, l.args, l.brace, l.comment, l.retval_span),
-                )
-            };
-            assert_eq!(fields(&got), fields(&want), "{name}: {line:?}");
-        }
-        assert!(
-            known.windows(2).all(|w| w[0].at < w[1].at),
-            "{name}: in order"
-        );
-        known_lines += known.len();
-        function_lines += out
-            .lines()
-            .filter(|l| matches!(parse_line(l).kind, Kind::Entry | Kind::Leaf | Kind::Return))
-            .count();
-    }
-    // Most function lines are known (not those with comments or return values).
-    assert!(
-        known_lines * 10 >= function_lines * 8,
-        "{known_lines} of {function_lines}"
     );
 }

@@ -6,7 +6,7 @@
 //! with [`RESET`] before the line ends. Hot path: no allocation beyond growing
 //! `out`, no formatting; bytes move in 16-byte blocks (see [`Emit`]).
 
-use super::parse::{parse_line, Kind, Line, Mark, Span, Task};
+use super::parse::{parse_line, Kind, Line, Mark, Span};
 use crate::errno;
 use crate::style::{Theme, RESET};
 
@@ -194,100 +194,6 @@ impl Emit<'_, '_> {
     }
 }
 
-/// A line whose pieces are known because ftr wrote it (the printer of a
-/// capture): where it starts in its text, and the spans (from its start)
-/// that coloring uses, so that it need not be parsed again. `kind` stays
-/// `Other` until the line is complete; only plain function lines are
-/// noted.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Known {
-    pub at: usize,
-    pub kind: Kind,
-    pub mark: Option<Mark>,
-    pub abstime: Option<Span>,
-    pub cpu: Option<Span>,
-    pub task: Option<Span>,
-    pub lat: Option<Span>,
-    pub mark_span: Option<Span>,
-    pub duration: Option<Span>,
-    pub unit: Option<Span>,
-    pub func: Option<Span>,
-    pub module: Option<Span>,
-    pub args: Option<Span>,
-    pub brace: Option<Span>,
-}
-
-impl Default for Known {
-    fn default() -> Known {
-        Known {
-            at: 0,
-            kind: Kind::Other,
-            mark: None,
-            abstime: None,
-            cpu: None,
-            task: None,
-            lat: None,
-            mark_span: None,
-            duration: None,
-            unit: None,
-            func: None,
-            module: None,
-            args: None,
-            brace: None,
-        }
-    }
-}
-
-impl Known {
-    /// Notes the piece `len` bytes long that starts `from_end` bytes before
-    /// the end of `out`.
-    #[inline]
-    pub fn piece(
-        k: &mut Option<Known>,
-        out: &[u8],
-        from_end: usize,
-        len: usize,
-        set: impl FnOnce(&mut Known, Option<Span>),
-    ) {
-        if let Some(k) = k {
-            let start = out.len() - from_end - k.at;
-            set(k, Some(Span::new(start, start + len)));
-        }
-    }
-
-    /// The line is complete, of `kind`.
-    #[inline]
-    pub fn kind(k: &mut Option<Known>, kind: Kind) {
-        if let Some(k) = k {
-            if k.func.is_some() || kind == Kind::Return {
-                k.kind = kind;
-            }
-        }
-    }
-
-    /// The line as the parser would have it, for the fields coloring uses.
-    pub fn line<'a>(&self, text: &'a str) -> Line<'a> {
-        let mut l = Line::new(text, self.kind);
-        l.abstime = self.abstime;
-        l.cpu_span = self.cpu;
-        l.task = self.task.map(|span| Task {
-            span,
-            comm: Span::new(0, 0),
-            pid: 0,
-        });
-        l.lat = self.lat;
-        l.mark = self.mark;
-        l.mark_span = self.mark_span;
-        l.duration_span = self.duration;
-        l.unit_span = self.unit;
-        l.func = self.func;
-        l.module = self.module;
-        l.args = self.args;
-        l.brace = self.brace;
-        l
-    }
-}
-
 /// Renders lines of function_graph text.
 pub struct Renderer {
     pal: Palette,
@@ -329,43 +235,6 @@ impl Renderer {
             out[w] = b'\n';
             w += 1;
             rest = &rest[end + 1..];
-        }
-        out.truncate(w);
-    }
-
-    /// Like `lines`, but the lines `known` lists (by offset, in order) are
-    /// colored from what it says instead of being parsed.
-    pub fn lines_known(
-        &self,
-        text: &str,
-        known: &[Known],
-        out: &mut Vec<u8>,
-        mut each: impl FnMut(&Line<'_>),
-    ) {
-        let mut w = out.len();
-        let mut at = 0;
-        let mut next = known.iter().peekable();
-        while let Some(end) = find_newline(&text.as_bytes()[at..]) {
-            let line = &text[at..at + end];
-            let parsed = match next.peek() {
-                Some(k) if k.at == at => {
-                    let l = k.line(line);
-                    next.next();
-                    l
-                }
-                _ => parse_line(line),
-            };
-            each(&parsed);
-            if w + end + LINE_SLACK + 1 > out.len() {
-                out.resize(
-                    w + end + LINE_SLACK + 1 + (text.len() - at).min(64 << 10),
-                    0,
-                );
-            }
-            w = self.line_body(out, w, &text.as_bytes()[at..], end, &parsed);
-            out[w] = b'\n';
-            w += 1;
-            at += end + 1;
         }
         out.truncate(w);
     }

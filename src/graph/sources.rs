@@ -204,15 +204,14 @@ impl Sources {
 /// Renders the pages of every CPU (`cpu_data[cpu]`, whole pages) in the
 /// kernel's order: page by page, always the CPU whose next page starts
 /// earliest, so the stream holds about a page per CPU, not the capture.
-/// The text is appended to `out`; after each page `flush` may take it
-/// (and what the sink noted about it),
+/// The text is appended to `out`; after each page `flush` may take it,
 /// and answers false to stop. Gives the sink back.
 pub fn render_pages<S: Sink>(
     text: S,
     page_size: usize,
     cpu_data: &[impl AsRef<[u8]>],
     out: &mut Vec<u8>,
-    mut flush: impl FnMut(&mut Vec<u8>, &mut S) -> bool,
+    mut flush: impl FnMut(&mut Vec<u8>) -> bool,
 ) -> S {
     let mut stream = Stream::new(text);
     let mut next = vec![0usize; cpu_data.len()];
@@ -251,11 +250,11 @@ pub fn render_pages<S: Sink>(
             .min()
             .unwrap_or(u64::MAX);
         stream.pump_before(unread, out);
-        if !flush(out, stream.sink()) {
+        if !flush(out) {
             return stream.into_sink();
         }
     }
     stream.finish(out);
-    flush(out, stream.sink());
+    flush(out);
     stream.into_sink()
 }

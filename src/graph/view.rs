@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use super::parse::{parse_line, Kind, Line};
-use super::render::{errno_of, find_newline, Known, Renderer};
+use super::render::{errno_of, find_newline, Renderer};
 use crate::errno;
 use crate::output::Output;
 use crate::style::Theme;
@@ -139,25 +139,6 @@ impl View {
             return;
         }
         self.feed(bytes);
-        output.write(&self.out);
-        self.out.clear();
-    }
-
-    /// Like `write`, for whole lines whose pieces `known` gives (a
-    /// capture's printer wrote them): those are colored without parsing.
-    pub fn write_known(&mut self, bytes: &[u8], known: &[Known], output: &mut Output) {
-        let Ok(text) = std::str::from_utf8(bytes) else {
-            return self.write(bytes, output); // parsed, line by line
-        };
-        if self.renderer.passes_through() || !self.partial.is_empty() {
-            return self.write(bytes, output);
-        }
-        let tally = &mut self.tally;
-        self.renderer
-            .lines_known(text, known, &mut self.out, |line| {
-                tally.lines += 1;
-                tally.count(line);
-            });
         output.write(&self.out);
         self.out.clear();
     }
