@@ -332,6 +332,7 @@ impl KernelText {
         match (p.kernel.tracer, r.body) {
             (Tracer::FunctionGraph, Body::Entry(e)) => {
                 let leaf = next
+                    .filter(|n| layouts.is_exit(n))
                     .and_then(|n| layouts.decode(n))
                     .and_then(|n| leaf_exit(&r, &e, &n));
                 p.entry(st, &line, &e, leaf, out);

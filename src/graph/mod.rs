@@ -121,7 +121,7 @@ impl Sink for Printer {
 struct Live {
     /// Moves the pages out of the kernel in a thread of its own.
     collector: Collector,
-    stream: Stream<Printer>,
+    stream: Stream<'static, Printer>,
     /// The kernel's text of this round, before coloring.
     text: Vec<u8>,
     /// The events of the page being decoded (kept for its memory).
@@ -544,10 +544,10 @@ fn report_capture(
     let text = KernelText::new(sources.kernel()?);
     let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
     let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    let pages = &capture.cpu_data;
     std::thread::scope(|scope| {
         scope.spawn(move || {
             let mut chunk = Vec::with_capacity(2 * CHUNK);
-            let pages = &capture.cpu_data;
             sources::render_pages(text, sources.page_size, pages, &mut chunk, |chunk| {
                 if chunk.len() < CHUNK {
                     return true;
@@ -558,6 +558,10 @@ fn report_capture(
             });
             let _ = full_tx.send(chunk);
         });
+        // The pages fault in here, while the first ones are being printed.
+        for data in pages {
+            crate::mapped::prefault(data);
+        }
         for mut chunk in full_rx {
             if output.reader_gone() {
                 break; // dropping the receiver stops the renderer

@@ -183,6 +183,14 @@ impl Layouts {
         id == self.entry.as_ref().map(|e| e.id) || id == self.retaddr_entry.as_ref().map(|e| e.id)
     }
 
+    /// Whether `data` is a function exit, from its type alone.
+    pub fn is_exit(&self, data: &[u8]) -> bool {
+        let Some(&[lo, hi]) = data.get(..2) else {
+            return false;
+        };
+        Some(u16::from_le_bytes([lo, hi])) == self.exit.as_ref().map(|e| e.id)
+    }
+
     pub fn decode<'a>(&'a self, data: &'a [u8]) -> Option<Record<'a>> {
         let common = Common::read(data)?;
         let id = Some(common.kind);

@@ -236,11 +236,8 @@ pub fn render_pages<S: Sink>(
             stream.push_lost(cpu as u32, count);
         }
         for e in &events {
-            stream.push(
-                cpu as u32,
-                e.ts,
-                &data[e.start as usize..(e.start + e.len) as usize],
-            );
+            let record = &data[e.start as usize..(e.start + e.len) as usize];
+            stream.push_borrowed(cpu as u32, e.ts, record);
         }
         // Records from the earliest unread page on may still be older than
         // what the other CPUs have pushed.

@@ -62,17 +62,26 @@ impl Sink for KernelText {
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Item {
-    /// A record: its time and where its bytes are in the CPU's arena.
-    Record { ts: u64, start: usize, end: usize },
+enum Item<'a> {
+    /// A record: its time and its bytes.
+    Record { ts: u64, bytes: Bytes<'a> },
     /// Events were lost before the next record (count 0: unknown).
     Lost { count: u64 },
 }
 
+/// Where a record's bytes are.
+#[derive(Debug, Clone, Copy)]
+enum Bytes<'a> {
+    /// Copied into the CPU's arena (the pages they came in are gone).
+    Arena { start: usize, end: usize },
+    /// In pages that outlive the stream (a capture being rendered).
+    Borrowed(&'a [u8]),
+}
+
 /// One CPU's records that are not printed yet.
 #[derive(Debug, Default)]
-struct Queue {
-    items: VecDeque<Item>,
+struct Queue<'a> {
+    items: VecDeque<Item<'a>>,
     /// The records' bytes; emptied whenever the queue is, so its memory is
     /// reused instead of growing.
     arena: Vec<u8>,
@@ -80,7 +89,14 @@ struct Queue {
     flushed: bool,
 }
 
-impl Queue {
+impl<'a> Queue<'a> {
+    fn bytes(&self, b: Bytes<'a>) -> &[u8] {
+        match b {
+            Bytes::Arena { start, end } => &self.arena[start..end],
+            Bytes::Borrowed(bytes) => bytes,
+        }
+    }
+
     /// The time the queue's head is printed at: a lost-events mark goes
     /// right before the record after it.
     fn head_ts(&self) -> Option<u64> {
@@ -95,7 +111,7 @@ impl Queue {
     /// head's, so a gap reads as "no next record".
     fn second(&self) -> Option<Option<&[u8]>> {
         self.items.get(1).map(|i| match *i {
-            Item::Record { start, end, .. } => Some(&self.arena[start..end]),
+            Item::Record { bytes, .. } => Some(self.bytes(bytes)),
             Item::Lost { .. } => None,
         })
     }
@@ -108,13 +124,14 @@ impl Queue {
     }
 }
 
-pub struct Stream<S: Sink = KernelText> {
+/// `'a`: how long the records given to `push_borrowed` live.
+pub struct Stream<'a, S: Sink = KernelText> {
     text: S,
-    cpus: Vec<Queue>,
+    cpus: Vec<Queue<'a>>,
 }
 
-impl<S: Sink> Stream<S> {
-    pub fn new(text: S) -> Stream<S> {
+impl<'a, S: Sink> Stream<'a, S> {
+    pub fn new(text: S) -> Stream<'a, S> {
         Stream {
             text,
             cpus: Vec::new(),
@@ -127,7 +144,7 @@ impl<S: Sink> Stream<S> {
         self.text.set_cmdlines(cmdlines);
     }
 
-    fn queue(&mut self, cpu: u32) -> &mut Queue {
+    fn queue(&mut self, cpu: u32) -> &mut Queue<'a> {
         let cpu = cpu as usize;
         if cpu >= self.cpus.len() {
             self.cpus.resize_with(cpu + 1, Queue::default);
@@ -140,11 +157,19 @@ impl<S: Sink> Stream<S> {
         let q = self.queue(cpu);
         let start = q.arena.len();
         q.arena.extend_from_slice(record);
-        q.items.push_back(Item::Record {
-            ts,
+        let bytes = Bytes::Arena {
             start,
             end: q.arena.len(),
-        });
+        };
+        q.items.push_back(Item::Record { ts, bytes });
+        q.flushed = false;
+    }
+
+    /// Like `push`, for a record that outlives the stream: not copied.
+    pub fn push_borrowed(&mut self, cpu: u32, ts: u64, record: &'a [u8]) {
+        let q = self.queue(cpu);
+        let bytes = Bytes::Borrowed(record);
+        q.items.push_back(Item::Record { ts, bytes });
         q.flushed = false;
     }
 
@@ -215,18 +240,16 @@ impl<S: Sink> Stream<S> {
             self.text.lost(cpu as u32, count, out);
             q.pop();
         }
-        let Some(Item::Record { ts, start, end }) = q.items.front().copied() else {
+        let Some(Item::Record { ts, bytes }) = q.items.front().copied() else {
             return true;
         };
         let next = q.second();
-        let is_entry = self.text.layouts().is_entry(&q.arena[start..end]);
-        if is_entry && next.is_none() && !q.flushed {
+        let rec = q.bytes(bytes);
+        if next.is_none() && !q.flushed && self.text.layouts().is_entry(rec) {
             return false;
         }
         let next = next.flatten();
-        let used_next = self
-            .text
-            .record(cpu as u32, ts, &q.arena[start..end], next, out);
+        let used_next = self.text.record(cpu as u32, ts, rec, next, out);
         q.pop();
         if used_next {
             q.pop(); // the leaf's exit, printed with its entry
