@@ -449,6 +449,139 @@ fn latency_intervals_then_the_whole_run() {
     assert_same(&before, "latency -i");
 }
 
+/// The calls of a perf-trace-style text: (syscall, its `name: value`
+/// arguments), in order.
+fn syscall_args(text: &str) -> Vec<(String, Vec<(String, String)>)> {
+    let mut calls = Vec::new();
+    for line in text.lines() {
+        // `... fam/123 openat(dfd: CWD, filename: 0x…, flags: RDONLY) = 3`
+        let Some(call) = line.find("): ").map(|at| at + 3) else {
+            continue;
+        };
+        let Some(open) = line[call..].find('(').map(|at| call + at) else {
+            continue;
+        };
+        let after_task = &line[..open];
+        let Some(name) = after_task.rsplit(' ').next() else {
+            continue;
+        };
+        // The parenthesis that closes the arguments.
+        let mut depth = 0;
+        let Some(close) = line[open..].find(|c| {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            depth == 0
+        }) else {
+            continue;
+        };
+        let close = open + close;
+        let args = line[open + 1..close]
+            .split(", ")
+            .filter_map(|a| a.split_once(": "))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        calls.push((name.to_string(), args));
+    }
+    calls
+}
+
+/// The symbolic words of a value (`RDONLY|CLOEXEC`), leaving out numbers
+/// and hex remainders.
+fn symbols(value: &str) -> Vec<&str> {
+    value
+        .split('|')
+        .filter(|w| w.starts_with(|c: char| c.is_ascii_uppercase()))
+        .collect()
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn flags_are_named_as_perf_trace_names_them() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    let dir = tmpdir("families");
+    let prog = dir.join("families");
+    let src = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/decode/families.c"
+    );
+    let cc = Command::new("gcc")
+        .args(["-O2", "-o"])
+        .arg(&prog)
+        .arg(src)
+        .status();
+    assert!(
+        cc.is_ok_and(|s| s.success()),
+        "gcc builds {src} (apt-get install gcc)"
+    );
+    let data = dir.join("f.txt");
+    let perf_out = dir.join("perf.txt");
+    let perf = Command::new("perf")
+        .args(["trace", "--no-inherit", "-o"])
+        .arg(&perf_out)
+        .arg("--")
+        .arg(&prog)
+        .arg(&data)
+        .output()
+        .expect("perf trace runs (apt-get install linux-perf)");
+    assert!(
+        perf.status.success(),
+        "perf trace: {}",
+        String::from_utf8_lossy(&perf.stderr)
+    );
+    let perf_text = fs::read_to_string(&perf_out).unwrap();
+    let (code, ours, err) = run(ftr()
+        .args(["trace", "--no-inherit", "--"])
+        .arg(&prog)
+        .arg(&data));
+    assert_eq!(code, 0, "{err}");
+    // The program's own calls: from its first openat of the data file on.
+    let from_data = |calls: Vec<(String, Vec<(String, String)>)>| {
+        let at = calls
+            .iter()
+            .position(|(n, a)| n == "openat" && a.iter().any(|(k, v)| k == "mode" && v != "0"))
+            .unwrap_or(0);
+        calls[at..].to_vec()
+    };
+    let theirs = from_data(syscall_args(&perf_text));
+    let mine = from_data(syscall_args(&ours));
+    assert!(theirs.len() > 20, "perf trace's calls:\n{perf_text}");
+    // perf trace 6.1 leaves these numbers (ftr names them): wait4's __WALL
+    // (ALL), epoll_create1's and faccessat2's flags, faccessat2's mode,
+    // pwritev2's RWF flags. The other spellings are the same.
+    let mut compared = 0;
+    let mut mine_iter = mine.iter();
+    for (name, args) in &theirs {
+        let Some((_, my_args)) = mine_iter.find(|(n, _)| n == name) else {
+            panic!("ftr shows no {name} after the ones before:\n{ours}");
+        };
+        for (arg, value) in args {
+            let want = symbols(value);
+            if want.is_empty() {
+                continue;
+            }
+            let got = my_args
+                .iter()
+                .find(|(k, _)| k == arg)
+                .map(|(_, v)| symbols(v))
+                .unwrap_or_default();
+            for w in &want {
+                assert!(
+                    got.contains(w),
+                    "{name} {arg}: perf {value}, ftr {got:?}\n{ours}"
+                );
+            }
+            compared += 1;
+        }
+    }
+    assert!(compared >= 20, "{compared} symbolic values compared");
+    let _ = fs::remove_dir_all(&dir);
+    assert_same(&before, "flags");
+}
+
 #[test]
 #[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn children_are_followed_unless_no_inherit() {

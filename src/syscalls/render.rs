@@ -2,6 +2,7 @@
 
 use std::io::Write;
 
+use super::decode;
 use super::stats::Stats;
 use super::table::{ArgKind, Syscall};
 use crate::errno;
@@ -52,13 +53,15 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) {
                 out.extend_from_slice(b", ");
             }
             let _ = write!(out, "{}: ", arg.name);
-            arg_value(
-                out,
-                arg.kind,
-                read_int(rec, &arg.field).unwrap_or(0),
-                arg.field.size,
-                &arg.name,
-            );
+            let raw = read_int(rec, &arg.field).unwrap_or(0);
+            match arg.decoder {
+                // C ints (flags, commands) sit in 8-byte fields: narrow them.
+                Some(d) if arg.field.size < 8 || arg.field.ctype.contains("int") => {
+                    decode::write(out, d, raw as u32 as u64)
+                }
+                Some(d) => decode::write(out, d, raw as u64),
+                None => arg_value(out, arg.kind, raw, arg.field.size, &arg.name),
+            }
         }
     }
     out.push(b')');
@@ -81,7 +84,7 @@ fn arg_value(out: &mut Vec<u8>, kind: ArgKind, raw: i64, size: usize, name: &str
         ArgKind::Octal => write!(out, "0{:o}", raw as u64),
         ArgKind::Fd => {
             let fd = raw as i32;
-            if fd == libc::AT_FDCWD && name == "dfd" {
+            if fd == libc::AT_FDCWD && name.ends_with("dfd") {
                 write!(out, "CWD")
             } else {
                 write!(out, "{fd}")

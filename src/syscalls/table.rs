@@ -1,5 +1,6 @@
 //! Which syscalls to trace (`-e`), and how to read and show their events.
 
+use super::decode::{self, Decoder};
 use crate::error::{Error, Result};
 use crate::format::{Field, Format};
 use crate::names;
@@ -21,6 +22,8 @@ pub struct Arg {
     pub name: String,
     pub field: Field,
     pub kind: ArgKind,
+    /// Flags, modes, commands shown by name (`decode`).
+    pub decoder: Option<Decoder>,
 }
 
 #[derive(Debug, Clone)]
@@ -141,6 +144,7 @@ pub fn load(tracefs: &Tracefs, events_rel: &str, name: &str) -> Result<Syscall> 
             name: f.name.clone(),
             field: f.clone(),
             kind: kind_of(f),
+            decoder: decode::for_arg(name, &f.name),
         })
         .collect();
     Ok(Syscall {
