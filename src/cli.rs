@@ -171,7 +171,8 @@ Syscall mode (ftr trace):
       --failure           show only calls that failed
   -s, --summary           show only the summary (per-syscall statistics)
   -S, --with-summary      show the calls and then the summary
-      --hist              add a log2 histogram of durations to the summary
+      --hist              add the distribution of durations (4 rows per power
+                          of two, percentiles, the slowest call) to the summary
   -T, --time              absolute timestamps (the trace clock, ms)
 
 Graph mode (the default mode):
@@ -497,6 +498,11 @@ fn parse_graph_as(args: Vec<OsString>, analysis: Option<Analysis>) -> Result<Com
         let [func] = &g.filter_funcs[..] else {
             return Err(Error::usage("ftr latency -T: one function at a time"));
         };
+        if func.contains(['*', '?', '[']) {
+            return Err(Error::usage(format!(
+                "ftr latency -T {func}: one function, not a pattern (ftr -F '{func}' lists the matches)"
+            )));
+        }
         let opts = flags.finish()?;
         g.analysis = Some(Analysis::Latency {
             func: Some(func.clone()),
@@ -529,6 +535,52 @@ fn sort_key(key: &str) -> Result<SortKey> {
     })
 }
 
+/// Whether an option of any mode takes a value (`-p PID`, `--color WHEN`):
+/// for the scan that picks `ftr latency`'s mode.
+fn takes_value(name: &str) -> bool {
+    matches!(
+        name,
+        "p" | "pid"
+            | "u"
+            | "user"
+            | "timeout"
+            | "m"
+            | "buffer-size"
+            | "color"
+            | "colour"
+            | "o"
+            | "output"
+            | "C"
+            | "cpu"
+            | "D"
+            | "delay"
+            | "G"
+            | "graph-funcs"
+            | "g"
+            | "nograph-funcs"
+            | "N"
+            | "notrace-funcs"
+            | "graph-opts"
+            | "O"
+            | "option"
+            | "T"
+            | "trace-funcs"
+            | "e"
+            | "event"
+            | "expr"
+            | "i"
+            | "interval"
+            | "bucket-range"
+            | "min-latency"
+            | "max-latency"
+            | "duration"
+            | "t"
+            | "tracer"
+            | "s"
+            | "sort"
+    )
+}
+
 /// `ftr latency`'s own options, collected while graph or trace mode parses
 /// the rest.
 #[derive(Default)]
@@ -551,7 +603,11 @@ impl LatencyFlags {
             "min-latency" => self.min = num("--min-latency")?,
             "max-latency" => self.max = num("--max-latency")?,
             "i" | "interval" => {
-                self.opts.interval = Some(duration(&string(parser, "-i")?, 1.0, "-i")?);
+                let every = duration(&string(parser, "-i")?, 1.0, "-i")?;
+                if every.is_zero() {
+                    return Err(Error::usage("-i: the interval must be above 0 seconds"));
+                }
+                self.opts.interval = Some(every);
             }
             _ => return Ok(false),
         }
@@ -570,10 +626,17 @@ impl LatencyFlags {
             }
             return Ok(opts);
         };
+        // Float to integer saturates: absurd values stay huge, not wrapped.
         let width = (r * unit) as u64;
         let min = (self.min.unwrap_or(0.0) * unit) as u64;
         // perf's default: 20 buckets from the minimum.
-        let max = self.max.map_or(min + 20 * width, |m| (m * unit) as u64);
+        let default_max = width.checked_mul(20).and_then(|w| w.checked_add(min));
+        let max = match self.max {
+            Some(m) => (m * unit) as u64,
+            None => default_max.ok_or_else(|| {
+                Error::usage(format!("--bucket-range {r}: too wide; give --max-latency"))
+            })?,
+        };
         if width == 0 || max <= min {
             return Err(Error::usage(format!(
                 "--bucket-range {r}: needs a width above 0 and --max-latency above --min-latency"
@@ -594,12 +657,43 @@ impl LatencyFlags {
 /// trace mode's (`-e`), shown as histograms. Each mode parses the line,
 /// latency's own options included.
 fn parse_latency(args: Vec<OsString>) -> Result<Command> {
-    // Options before the command decide.
-    let before_command = args.iter().take_while(|a| *a != "--");
     let (mut func, mut syscalls) = (false, false);
-    for a in before_command.map(|a| a.to_string_lossy()) {
-        func |= a == "-T" || a.starts_with("--trace-funcs") || (a.starts_with("-T") && a.len() > 2);
-        syscalls |= a == "-e" || a.starts_with("--event") || (a.starts_with("-e") && a.len() > 2);
+    // The options before the command decide; values are skipped.
+    let mut words = args.iter().map(|a| a.to_string_lossy());
+    while let Some(w) = words.next() {
+        if w == "--" || !w.starts_with('-') || w == "-" {
+            break;
+        }
+        if let Some(long) = w.strip_prefix("--") {
+            let (name, inline) = long
+                .split_once('=')
+                .map_or((long, false), |(n, _)| (n, true));
+            match name {
+                "help" => return Ok(Command::Help),
+                "trace-funcs" => func = true,
+                "event" | "expr" => syscalls = true,
+                _ => {}
+            }
+            if takes_value(name) && !inline {
+                words.next();
+            }
+            continue;
+        }
+        // A cluster of short options: `-aT f`, `-Tf`.
+        for (i, c) in w.char_indices().skip(1) {
+            match c {
+                'h' => return Ok(Command::Help),
+                'T' => func = true,
+                'e' => syscalls = true,
+                _ => {}
+            }
+            if takes_value(&c.to_string()) {
+                if i + c.len_utf8() == w.len() {
+                    words.next(); // the value is the next word
+                }
+                break;
+            }
+        }
     }
     match (func, syscalls) {
         (true, true) => Err(Error::usage(
@@ -673,7 +767,17 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
         }
     }
     let input = input.filter(|p| p.as_os_str() != "-");
+    if analysis.is_some() && !trace_options.is_empty() {
+        return Err(Error::usage(
+            "report -O: the options change the graph's text; --profile, --folded and --latency do not show it",
+        ));
+    }
     match &mut analysis {
+        Some(Analysis::Profile { folded: true, .. }) if sort.is_some() => {
+            return Err(Error::usage(
+                "report -s sorts --profile's table, not --folded's stacks",
+            ));
+        }
         Some(Analysis::Profile { sort: s, .. }) => {
             *s = sort.unwrap_or_default();
             if latency_func.is_some() || hide_empty {
@@ -899,6 +1003,59 @@ mod tests {
         assert_eq!(g.graph_funcs, ["__x64_sys_pwritev2"]);
         assert_eq!(g.opts.depth, Some(4));
         assert!(g.opts.tail);
+    }
+
+    #[test]
+    fn latency_picks_its_mode_from_the_options_before_the_command() {
+        let graph = |line: &str| match parse(args(line)) {
+            Ok(Command::Graph(g)) => g,
+            other => panic!("{line}: {other:?}"),
+        };
+        let trace = |line: &str| match parse(args(line)) {
+            Ok(Command::Trace(t)) => t,
+            other => panic!("{line}: {other:?}"),
+        };
+        let g = graph("latency -T vfs_read grep -e foo f");
+        assert_eq!(g.target.command, ["grep", "-e", "foo", "f"]);
+        assert!(
+            matches!(&g.analysis, Some(Analysis::Latency { func: Some(f), .. }) if f == "vfs_read")
+        );
+        let t = trace("latency -e read sh -T");
+        assert_eq!(t.target.command, ["sh", "-T"]);
+        assert!(t.latency.is_some() && t.summary == Summary::Only);
+        let g = graph("latency -o -e.txt -T vfs_read -- true");
+        assert_eq!(
+            g.output.file.as_deref(),
+            Some(std::path::Path::new("-e.txt"))
+        );
+        assert!(graph("latency -aT vfs_read").target.system_wide);
+        let t = trace(
+            "latency --event=read -n --bucket-range 5 --min-latency 10 --hide-empty -i 2 -- x",
+        );
+        let l = t.latency.expect("latency options");
+        assert_eq!(
+            l.linear,
+            Some(Linear {
+                width: 5,
+                min: 10,
+                max: 110
+            })
+        );
+        assert!(l.show.nsec && l.show.hide_empty);
+        assert_eq!(l.interval, Some(Duration::from_secs(2)));
+        assert!(matches!(parse(args("latency -h")), Ok(Command::Help)));
+        for bad in [
+            "latency -- true",
+            "latency -T a -e b -- true",
+            "latency -T vfs_* -- true",
+            "latency -T a -T b -- true",
+            "latency -e read -i 0 -- true",
+            "latency -e read --min-latency 5 -- true",
+            "latency -e read --bucket-range 1e17 -- true",
+            "latency -e read --bucket-range 1 --max-latency 5000 -- true",
+        ] {
+            assert!(parse(args(bad)).is_err(), "{bad} is refused");
+        }
     }
 
     #[test]

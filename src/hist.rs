@@ -204,10 +204,11 @@ pub struct Show {
 
 /// A duration with three significant digits: 512ns, 1.02us, 32.8us, 1.05ms.
 pub fn human_ns(ns: u64) -> String {
+    // A value that rounds up to 1000 of a unit is shown in the next one.
     let (v, unit) = match ns {
         0..=999 => return format!("{ns}ns"),
-        1_000..=999_999 => (ns as f64 / 1e3, "us"),
-        1_000_000..=999_999_999 => (ns as f64 / 1e6, "ms"),
+        1_000..=999_499 => (ns as f64 / 1e3, "us"),
+        999_500..=999_499_999 => (ns as f64 / 1e6, "ms"),
         _ => (ns as f64 / 1e9, "s"),
     };
     let decimals = if v >= 99.95 {
@@ -224,9 +225,9 @@ pub fn human_ns(ns: u64) -> String {
 ///
 /// ```text
 /// nanosleep: 20 calls
-///      DURATION          COUNT
+///   duration             count
 ///   [8.39ms, 10.5ms)        20 |@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@|
-///   count 20  min 10.06ms  p50 10.08ms  p90 …  max 10.2ms  total 201.6ms
+///   count 20  min 10.1ms  p50 10.1ms  p90 …  max 10.2ms  total 202ms
 ///   slowest 10.2ms, ended at 1234.567890 s, in sleep-4242 on CPU 1
 /// ```
 pub fn render(
@@ -286,14 +287,16 @@ pub fn render(
     );
     out.extend_from_slice(numbers.as_bytes());
     if let Some(s) = slowest.filter(|s| s.ns > 0) {
-        let line = format!(
-            "  slowest {}, ended at {}.{:06} s, in {} on CPU {}\n",
-            human_ns(s.ns),
-            s.at_ns / 1_000_000_000,
-            s.at_ns % 1_000_000_000 / 1000,
-            s.task,
-            s.cpu
-        );
+        // A text trace may lack the time or the task.
+        let mut line = format!("  slowest {}", human_ns(s.ns));
+        if s.at_ns > 0 {
+            let (secs, us) = (s.at_ns / 1_000_000_000, s.at_ns % 1_000_000_000 / 1000);
+            line.push_str(&format!(", ended at {secs}.{us:06} s"));
+        }
+        if !s.task.is_empty() {
+            line.push_str(&format!(", in {}", s.task));
+        }
+        line.push_str(&format!(" on CPU {}\n", s.cpu));
         out.extend_from_slice(line.as_bytes());
     }
 }
@@ -372,7 +375,9 @@ mod tests {
         // Rows per power of two: four (from 16 up).
         let from_1024 = rows.iter().filter(|r| r.0 >= 1024 && r.1 <= 2048).count();
         assert_eq!(from_1024, 4);
-        assert!(h.rows(true).iter().all(|r| r.2 > 0));
+        let shown = h.rows(true);
+        assert!(shown.len() < rows.len() && shown.iter().all(|r| r.2 > 0));
+        assert_eq!(shown.iter().map(|r| r.2).sum::<u64>(), values.len() as u64);
     }
 
     #[test]
@@ -441,5 +446,7 @@ mod tests {
         assert_eq!(human_ns(1_048_576), "1.05ms");
         assert_eq!(human_ns(10_485_760), "10.5ms");
         assert_eq!(human_ns(3_000_000_000), "3.00s");
+        assert_eq!(human_ns(999_999), "1.00ms");
+        assert_eq!(human_ns(999_999_999), "1.00s");
     }
 }

@@ -86,27 +86,37 @@ impl Journal {
         let path = dir.join(pid.to_string());
         // Written and locked before it gets its name: `ftr reset` never sees
         // a journal that is not locked by its owner. An unnamed file
-        // (O_TMPFILE) leaves nothing behind if ftr is killed meanwhile; where
-        // the file system has none, a temporary name does (`stale` removes
-        // it).
-        let (file, temp) = match unnamed(&dir) {
-            Some(file) => (file, None),
-            None => {
-                let temp = dir.join(format!(".{pid}.new"));
-                let _ = fs::remove_file(&temp); // left by a dead process with our pid
-                let file = OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-                    .open(&temp)
-                    .map_err(|e| Error::io("create the journal", &temp, &e))?;
-                (file, Some(temp))
+        // (O_TMPFILE) leaves nothing behind if ftr is killed meanwhile.
+        // Where the file system has none, or it cannot be named (no /proc,
+        // or a dead process with our pid left its journal), a temporary
+        // name does (`stale` removes it), renamed over the old one as
+        // before.
+        if let Some(file) = unnamed(&dir) {
+            let journal = Journal::begin(file, path.clone(), pid, tracefs_root)?;
+            if link_unnamed(&journal.file, &path).is_ok() {
+                return Ok(journal);
             }
-        };
+        }
+        let temp = dir.join(format!(".{pid}.new"));
+        let _ = fs::remove_file(&temp); // left by a dead process with our pid
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+            .open(&temp)
+            .map_err(|e| Error::io("create the journal", &temp, &e))?;
+        let mut journal = Journal::begin(file, temp.clone(), pid, tracefs_root)?;
+        fs::rename(&temp, &path).map_err(|e| Error::io("create the journal", &path, &e))?;
+        journal.path = path;
+        Ok(journal)
+    }
+
+    /// Locks `file` and writes the journal's header (`shown` names it in
+    /// errors).
+    fn begin(file: File, shown: PathBuf, pid: i32, tracefs_root: &Path) -> Result<Journal> {
         // Held for the life of this process and of its clean-up child: a
         // journal nobody holds locked belongs to an ftr that died.
-        let shown = temp.clone().unwrap_or_else(|| path.clone());
         lock(&file, false).map_err(|e| Error::io("lock the journal", &shown, &e))?;
         let mut journal = Journal { path: shown, file };
         journal.append_line(&format!("ftr-journal {FORMAT} {pid}"))?;
@@ -117,12 +127,6 @@ impl Journal {
             "tracefs {}",
             escape(&tracefs_root.to_string_lossy())
         ))?;
-        let named = match &temp {
-            Some(temp) => fs::rename(temp, &path),
-            None => link_unnamed(&journal.file, &path),
-        };
-        named.map_err(|e| Error::io("create the journal", &path, &e))?;
-        journal.path = path;
         Ok(journal)
     }
 

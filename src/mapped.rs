@@ -17,15 +17,20 @@ pub struct Mapped {
 impl Mapped {
     /// Maps all of `file`; `None` when it cannot be (empty, not a regular
     /// file, or the kernel refuses): the caller reads it instead.
-    pub fn new(file: &File) -> Option<Mapped> {
+    ///
+    /// # Safety
+    /// The file must not change while mapped: truncated, a read past its
+    /// new end kills the process (SIGBUS); rewritten, the bytes change
+    /// under their readers. `ftr report` maps the file it was asked to
+    /// read and accepts that, as any reader of a mapped file does.
+    pub unsafe fn new(file: &File) -> Option<Mapped> {
         let meta = file.metadata().ok()?;
         if !meta.is_file() {
             return None;
         }
         let len = NonZeroUsize::new(usize::try_from(meta.len()).ok()?)?;
-        // SAFETY: a private read-only mapping of a file ftr only reads. If
-        // another process truncates the file meanwhile, a read past its new
-        // end faults (SIGBUS), as for any reader of a mapped file.
+        // SAFETY: a private read-only mapping of a file ftr only reads
+        // (see the function's contract for changes made by others).
         let ptr = unsafe {
             mmap(
                 None,
@@ -49,7 +54,11 @@ impl Mapped {
 /// A hint: kernels before 5.14 have no MADV_POPULATE_READ and skip it.
 pub fn prefault(bytes: &[u8]) {
     const MADV_POPULATE_READ: libc::c_int = 22;
-    let page = 4096;
+    // SAFETY: sysconf has no preconditions.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => return,
+    };
     let start = bytes.as_ptr() as usize & !(page - 1);
     let end = bytes.as_ptr() as usize + bytes.len();
     // SAFETY: advice on pages that are mapped (they hold `bytes`); reads nothing.
@@ -87,10 +96,12 @@ mod tests {
     #[test]
     fn maps_files_with_bytes_and_leaves_the_rest_to_read() {
         let pages = file_of(b"ring buffer pages", "pages");
-        assert_eq!(&Mapped::new(&pages).unwrap()[..], b"ring buffer pages");
-        assert!(Mapped::new(&file_of(b"", "empty")).is_none());
+        // SAFETY: the test's own files, unchanged while mapped.
+        let map = |f: &File| unsafe { Mapped::new(f) };
+        assert_eq!(&map(&pages).unwrap()[..], b"ring buffer pages");
+        assert!(map(&file_of(b"", "empty")).is_none());
         // Files of size 0 that have bytes (proc, tracefs) are read instead.
-        assert!(Mapped::new(&File::open("/proc/self/stat").unwrap()).is_none());
-        assert!(Mapped::new(&File::open("/proc/self").unwrap()).is_none());
+        assert!(map(&File::open("/proc/self/stat").unwrap()).is_none());
+        assert!(map(&File::open("/proc/self").unwrap()).is_none());
     }
 }

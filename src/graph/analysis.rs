@@ -36,6 +36,9 @@ pub struct Analyzer {
     /// Text traces: the task key of each line, and whether lines can be
     /// paired at all.
     text_key: TextKey,
+    /// Text traces: the functions each key has entered and not left, by
+    /// depth (a bare `}` names none).
+    text_open: HashMap<i32, Vec<u64>>,
     pub lost: u64,
     pub lost_unknown: bool,
 }
@@ -62,6 +65,7 @@ impl Analyzer {
             interned: Vec::new(),
             ids: HashMap::new(),
             text_key: TextKey::Unknown,
+            text_open: HashMap::new(),
             lost: 0,
             lost_unknown: false,
         }
@@ -85,9 +89,11 @@ impl Analyzer {
     }
 
     fn task(&self, pid: i32) -> String {
-        match &self.kernel {
-            Some(k) => format!("{}-{pid}", k.cmdlines.comm(pid)),
-            None => format!("{pid}"),
+        match (&self.kernel, self.text_key) {
+            (Some(k), _) => format!("{}-{pid}", k.cmdlines.comm(pid)),
+            (None, TextKey::Task) => format!("{pid}"),
+            // Keyed by CPU: no task to name.
+            (None, _) => String::new(),
         }
     }
 
@@ -196,8 +202,18 @@ impl Analyzer {
                 }
             }
             // A bare `}`: the function of the entry at its depth.
-            None => self.profile.open_func(key, depth).unwrap_or(0),
+            None => self
+                .text_open
+                .get(&key)
+                .and_then(|open| open.get(depth as usize))
+                .copied()
+                .unwrap_or(0),
         };
+        let open = self.text_open.entry(key).or_default();
+        open.truncate(depth as usize);
+        if line.kind == Kind::Entry {
+            open.push(func);
+        }
         let at = (line.abstime_ns.unwrap_or(0), line.cpu.unwrap_or(0));
         match line.kind {
             Kind::Entry => self.entry(key, func, depth),
@@ -290,7 +306,7 @@ impl Analyzer {
                 if clipped > 0 {
                     out.extend_from_slice(
                         format!(
-                            "# {}.{:03} us of children beyond their caller's duration: self times add up to that less\n",
+                            "# {}.{:03} us of children beyond their caller's duration: self times add up to that much more\n",
                             clipped / 1000,
                             clipped % 1000
                         )

@@ -388,7 +388,10 @@ pub fn report(args: ReportArgs) -> Result<i32> {
             })?;
             // A regular file is read in place; a capture's pages are then
             // never copied.
-            if let Some(bytes) = Mapped::new(&file) {
+            // SAFETY: the file the user asked ftr to read; if another
+            // process truncates it meanwhile, ftr dies of SIGBUS, as any
+            // reader of a mapped file would (see Mapped::new).
+            if let Some(bytes) = unsafe { Mapped::new(&file) } {
                 if let Some(ask) = &args.analysis {
                     return report_numbers(&bytes, &mut &bytes[..], &name, ask, &args);
                 }
@@ -558,10 +561,13 @@ fn report_capture(
             });
             let _ = full_tx.send(chunk);
         });
-        // The pages fault in here, while the first ones are being printed.
-        for data in pages {
-            crate::mapped::prefault(data);
-        }
+        // The pages are mapped in on a thread of their own while the first
+        // ones are printed, not one fault at a time by the printer.
+        scope.spawn(|| {
+            for data in pages {
+                crate::mapped::prefault(data);
+            }
+        });
         for mut chunk in full_rx {
             if output.reader_gone() {
                 break; // dropping the receiver stops the renderer

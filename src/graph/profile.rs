@@ -19,7 +19,9 @@
 //!   entry was lost) sits under the deepest known caller of its depth.
 //!
 //! So the self times of all calls add up to the total of the outermost
-//! calls, and so do the folded stacks' weights.
+//! calls, and so do the folded stacks' weights; plus, where the trace does
+//! not hold every caller, the time it cannot place (`unrecorded`) and the
+//! children's time beyond their caller's (`clipped`).
 
 use std::collections::HashMap;
 
@@ -67,8 +69,8 @@ pub struct Profile {
     /// return (or never seen at all, and did not return as a placeholder):
     /// in their own self times, in no recorded caller's.
     dropped: u64,
-    /// Children's time beyond their caller's own duration (self times
-    /// stop at 0): the self times add up to that much less.
+    /// Children's time beyond their caller's own duration (a self time
+    /// stops at 0): the self times add up to that much more.
     pub clipped: u64,
     pub calls: u64,
 }
@@ -192,12 +194,6 @@ impl Profile {
     pub fn unrecorded(&self) -> u64 {
         let open: u64 = self.tasks.values().flatten().map(|f| f.children).sum();
         self.dropped + open
-    }
-
-    /// The function task `pid` entered at `depth` and has not left.
-    pub fn open_func(&self, pid: i32, depth: i32) -> Option<u64> {
-        let frames = self.tasks.get(&pid)?;
-        Some(frames.get(usize::try_from(depth).ok()?)?.func)
     }
 
     /// Calls entered and not returned from (still running when the trace
@@ -411,6 +407,18 @@ mod tests {
         assert_eq!(p.unrecorded(), 47);
         assert_eq!(self_sum, p.root_total + p.unrecorded());
         assert_eq!(p.open_calls(), 1);
+    }
+
+    #[test]
+    fn children_longer_than_their_caller_are_clipped_and_counted() {
+        let mut p = Profile::default();
+        // A child of 300 under a caller whose entry was not seen and that
+        // lasted 200 (clocks, or a caller cut short).
+        p.exit(5, LOCK, 2, 300);
+        p.exit(5, VFS, 1, 200);
+        let self_sum: u64 = p.funcs().map(|(_, s)| s.self_ns).sum();
+        assert_eq!((self_sum, p.clipped, p.unrecorded()), (300, 100, 200));
+        assert_eq!(self_sum, p.root_total + p.unrecorded() + p.clipped);
     }
 
     #[test]
