@@ -165,7 +165,9 @@ Usage:
   ftr reset
 
 Syscall mode (ftr trace):
-  -e, --event LIST        syscalls to trace: names, globs ('pwrite*'), 'all';
+  -e, --event LIST        syscalls to trace: names, globs ('pwrite*'), strace's
+                          classes (%file, %process, %net, %signal, %ipc, %desc,
+                          %memory: ftr list syscalls shows them), 'all';
                           a leading '!' traces all but the list (default: all)
       --duration MS       show only calls that took longer than MS milliseconds
       --failure           show only calls that failed

@@ -18,7 +18,11 @@ pub fn run(what: ListWhat, glob: Option<&str>) -> Result<i32> {
 
 fn list(tracefs: &Tracefs, what: ListWhat, glob: Option<&str>) -> Result<i32> {
     let items: Vec<String> = match what {
-        ListWhat::Syscalls => table::available(tracefs)?,
+        ListWhat::Syscalls => {
+            let available = table::available(tracefs)?;
+            let classes = table::class_lines(&available);
+            available.into_iter().chain(classes).collect()
+        }
         ListWhat::Events => tracefs
             .read("available_events")?
             .lines()

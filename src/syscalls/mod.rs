@@ -5,6 +5,7 @@
 //! the kernel, and read in binary from the per-CPU buffers: no text
 //! formatting in the kernel, nanosecond timestamps.
 
+mod classes;
 mod decode;
 mod render;
 mod stats;

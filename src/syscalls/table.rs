@@ -1,5 +1,6 @@
 //! Which syscalls to trace (`-e`), and how to read and show their events.
 
+use super::classes;
 use super::decode::{self, Decoder};
 use crate::error::{Error, Result};
 use crate::format::{Field, Format};
@@ -64,6 +65,29 @@ pub fn available(tracefs: &Tracefs) -> Result<Vec<String>> {
 
 /// Resolves a `-e` list against the available syscalls: comma-separated
 /// names and globs, `all`, a leading `!` for all but the list.
+/// Where `name` is among the syscalls with events. x86_64 names a few by
+/// their newer variant: stat is newstat.
+fn find(available: &[String], name: &str) -> Option<usize> {
+    [name.to_string(), format!("new{name}")]
+        .into_iter()
+        .find_map(|n| available.iter().position(|a| *a == n))
+}
+
+/// The classes (`%file`…) as `ftr list syscalls` shows them: one line
+/// each, with the members this kernel has events for.
+pub fn class_lines(available: &[String]) -> Vec<String> {
+    classes::CLASSES
+        .iter()
+        .map(|(class, what, members)| {
+            let have: Vec<&str> = members
+                .iter()
+                .filter_map(|m| find(available, m).map(|i| available[i].as_str()))
+                .collect();
+            format!("%{class} ({what}): {}", have.join(" "))
+        })
+        .collect()
+}
+
 pub fn select(spec: Option<&str>, available: &[String]) -> Result<Vec<String>> {
     let Some(spec) = spec else {
         return Ok(available.to_vec());
@@ -92,12 +116,27 @@ pub fn select(spec: Option<&str>, available: &[String]) -> Result<Vec<String>> {
             }
             continue;
         }
+        if let Some(class) = item.strip_prefix('%') {
+            let Some(members) = classes::members(class) else {
+                let all: Vec<String> = classes::CLASSES
+                    .iter()
+                    .map(|c| format!("%{}", c.0))
+                    .collect();
+                return Err(Error::usage(format!(
+                    "-e {item}: not a syscall class; strace's are {} and %net",
+                    all.join(", ")
+                )));
+            };
+            // Members this kernel has no event for are left out.
+            for m in members {
+                if let Some(i) = find(available, m) {
+                    chosen[i] = true;
+                }
+            }
+            continue;
+        }
         let name = item.strip_prefix("sys_").unwrap_or(item);
-        // x86_64 names a few syscalls by their newer variant: stat is newstat.
-        let found = [name.to_string(), format!("new{name}")]
-            .into_iter()
-            .find_map(|n| available.iter().position(|a| *a == n));
-        match found {
+        match find(available, name) {
             Some(i) => chosen[i] = true,
             None => {
                 let hint = names::suggest(name, available.iter().map(String::as_str))
@@ -204,6 +243,30 @@ mod tests {
         );
         assert_eq!(select(Some("all"), &a).unwrap().len(), a.len());
         assert_eq!(select(None, &a).unwrap().len(), a.len());
+    }
+
+    #[test]
+    fn strace_classes_select_their_members_this_kernel_has() {
+        let a = avail();
+        // strace's %file: openat and stat (newstat here), not read or close.
+        assert_eq!(select(Some("%file"), &a).unwrap(), ["newstat", "openat"]);
+        assert_eq!(
+            select(Some("%desc"), &a).unwrap(),
+            ["close", "openat", "pwrite64", "pwritev", "pwritev2", "read", "write"]
+        );
+        assert_eq!(
+            select(Some("%file,write"), &a).unwrap(),
+            ["newstat", "openat", "write"]
+        );
+        assert_eq!(select(Some("!%desc"), &a).unwrap(), ["newstat"]);
+        // No member here: nothing to trace, said as for any empty choice.
+        assert!(select(Some("%net"), &a).is_err());
+        let err = select(Some("%files"), &a).unwrap_err();
+        assert!(err.msg.contains("%file, %process"), "{}", err.msg);
+        let lines = class_lines(&a);
+        assert!(lines
+            .iter()
+            .any(|l| l.starts_with("%file (") && l.ends_with(": newstat openat")));
     }
 
     #[test]
