@@ -245,11 +245,13 @@ fn check(ver: &str) {
         a.parse::<u64>().unwrap_or_else(|_| panic!("{ver}: {s}")) * 1000
             + b.parse::<u64>().unwrap_or_else(|_| panic!("{ver}: {s}"))
     };
+    // The table's rows (indented; the closing `ftr: …` line is not one):
+    // six columns, a module function's name being two words (`f [mod]`).
     let rows: Vec<Vec<&str>> = table
         .lines()
+        .filter(|l| l.starts_with("  "))
         .map(|l| l.split_whitespace().collect::<Vec<_>>())
-        // Six columns; a module function's name is two words (`f [mod]`).
-        .filter(|r| r.len() >= 6 && r[0] != "#")
+        .filter(|r| r.len() >= 6)
         .collect();
     let root_row = rows
         .iter()
