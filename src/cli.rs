@@ -113,10 +113,7 @@ pub enum Analysis {
     Latency {
         /// `-T FUNC`; `None`: the outermost calls (`ftr report --latency`).
         func: Option<String>,
-        show: Show,
-        linear: Option<Linear>,
-        /// `-i SECS`: each interval's histogram too.
-        interval: Option<Duration>,
+        opts: LatencyOpts,
     },
 }
 
@@ -505,12 +502,9 @@ fn parse_graph_as(args: Vec<OsString>, analysis: Option<Analysis>) -> Result<Com
                 "ftr latency -T {func}: one function, not a pattern (ftr -F '{func}' lists the matches)"
             )));
         }
-        let opts = flags.finish()?;
         g.analysis = Some(Analysis::Latency {
             func: Some(func.clone()),
-            show: opts.show,
-            linear: opts.linear,
-            interval: opts.interval,
+            opts: flags.finish()?,
         });
     }
     if g.graph_funcs.is_empty()
@@ -707,9 +701,7 @@ fn parse_latency(args: Vec<OsString>) -> Result<Command> {
         (true, false) => {
             let ask = Analysis::Latency {
                 func: None,
-                show: Show::default(),
-                linear: None,
-                interval: None,
+                opts: LatencyOpts::default(),
             };
             parse_graph_as(args, Some(ask))
         }
@@ -755,9 +747,7 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
                 "latency" => {
                     analysis = Some(Analysis::Latency {
                         func: None,
-                        show: Show::default(),
-                        linear: None,
-                        interval: None,
+                        opts: LatencyOpts::default(),
                     })
                 }
                 "s" | "sort" => sort = Some(sort_key(&string(&mut parser, "-s")?)?),
@@ -788,9 +778,9 @@ fn parse_report(args: Vec<OsString>) -> Result<Command> {
                 ));
             }
         }
-        Some(Analysis::Latency { func, show, .. }) => {
+        Some(Analysis::Latency { func, opts }) => {
             *func = latency_func;
-            show.hide_empty = hide_empty;
+            opts.show.hide_empty = hide_empty;
             if sort.is_some() {
                 return Err(Error::usage("report: -s goes with --profile"));
             }

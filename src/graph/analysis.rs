@@ -125,7 +125,8 @@ impl Analyzer {
     fn exit(&mut self, pid: i32, func: u64, depth: i32, dur: u64, at: (u64, u32)) {
         match self.ask {
             Analysis::Profile { .. } => self.profile.exit(pid, func, depth, dur),
-            Analysis::Latency { linear, .. } => {
+            Analysis::Latency { opts, .. } => {
+                let linear = opts.linear;
                 if !self.latency_wants(func, depth) {
                     return;
                 }
@@ -228,9 +229,10 @@ impl Analyzer {
 
     /// `-i`: the histograms of the interval just ended, then empty ones.
     pub fn interval(&mut self, out: &mut Vec<u8>, theme: &Theme, secs: f64) {
-        let Analysis::Latency { show, .. } = self.ask else {
+        let Analysis::Latency { opts, .. } = self.ask else {
             return;
         };
+        let show = opts.show;
         let mut rows = self.latency_rows();
         rows.sort_by(|a, b| a.0.cmp(&b.0));
         out.extend_from_slice(format!("--- last {secs:.1} s ---\n").as_bytes());
@@ -249,7 +251,8 @@ impl Analyzer {
     /// The answer: the histograms, the table or the folded stacks.
     pub fn finish(&self, out: &mut Vec<u8>, theme: &Theme) {
         match &self.ask {
-            Analysis::Latency { show, func, .. } => {
+            Analysis::Latency { opts, func } => {
+                let show = &opts.show;
                 let mut rows = self.latency_rows();
                 rows.sort_by(|a, b| a.0.cmp(&b.0));
                 if rows.is_empty() {

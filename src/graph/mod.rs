@@ -220,11 +220,10 @@ impl<'a> Graph<'a> {
 
     /// `-i SECS`: the histograms of each interval as it ends.
     fn interval(&mut self, out: &mut Vec<u8>) {
-        let Some(Analysis::Latency {
-            interval: Some(every),
-            ..
-        }) = &self.args.analysis
-        else {
+        let Some(Analysis::Latency { opts, .. }) = &self.args.analysis else {
+            return;
+        };
+        let Some(every) = &opts.interval else {
             return;
         };
         let Some(live) = &mut self.live else { return };

@@ -440,9 +440,7 @@ fn a_text_trace_profiles_like_its_capture() {
         let pages = raw_pages(&dir, sources.nr_cpu_ids);
         let latency = Analysis::Latency {
             func: None,
-            show: crate::hist::Show::default(),
-            linear: None,
-            interval: None,
+            opts: crate::cli::LatencyOpts::default(),
         };
         for ask in [ask.clone(), latency] {
             let mut from_text = Analyzer::new(None, ask.clone());
