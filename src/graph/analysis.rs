@@ -213,6 +213,8 @@ impl Analyzer {
         let open = self.text_open.entry(key).or_default();
         open.truncate(depth as usize);
         if line.kind == Kind::Entry {
+            // At its depth, whatever was seen of the callers.
+            open.resize(depth as usize, 0);
             open.push(func);
         }
         let at = (line.abstime_ns.unwrap_or(0), line.cpu.unwrap_or(0));

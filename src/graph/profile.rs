@@ -17,6 +17,11 @@
 //! - A recursive function's total counts each level.
 //! - A call whose entry was not recorded (tracing started inside it, or the
 //!   entry was lost) sits under the deepest known caller of its depth.
+//! - An interrupt's calls can be recorded one level deeper than where they
+//!   ran: the kernel pushes a call before writing its entry record, and
+//!   writes a return before popping it. Calls recorded so, between a
+//!   return and the next entry at one depth, are the next call's children
+//!   when its duration holds them, else its caller's.
 //!
 //! So the self times of all calls add up to the total of the outermost
 //! calls, and so do the folded stacks' weights; plus, where the trace does
@@ -46,6 +51,9 @@ struct Node {
     func: u64,
     parent: u32,
     self_ns: u64,
+    /// Left out of the stacks: an interrupt's placeholder caller that
+    /// turned out to be the caller of the call before (see `exit`).
+    transparent: bool,
 }
 
 const ROOT: u32 = 0;
@@ -55,6 +63,9 @@ struct Frame {
     func: u64,
     node: u32,
     children: u64,
+    /// Of `children`: an interrupt's calls recorded before this call's
+    /// entry (see `entry`).
+    adopted: u64,
 }
 
 #[derive(Debug)]
@@ -83,6 +94,7 @@ impl Default for Profile {
                 func: 0,
                 parent: ROOT,
                 self_ns: 0,
+                transparent: false,
             }],
             child: HashMap::new(),
             tasks: HashMap::new(),
@@ -103,6 +115,7 @@ impl Profile {
                 func,
                 parent,
                 self_ns: 0,
+                transparent: false,
             });
         }
         id
@@ -120,6 +133,7 @@ impl Profile {
                 func: 0,
                 node,
                 children: 0,
+                adopted: 0,
             });
         }
         frames
@@ -129,6 +143,25 @@ impl Profile {
     pub fn entry(&mut self, pid: i32, func: u64, depth: i32) {
         let depth = usize::try_from(depth).unwrap_or(0);
         let mut frames = self.frames_at(pid, depth);
+        // An interrupt's calls recorded one level deeper than the call
+        // before, under a placeholder, came in one of two windows: after
+        // this call was pushed and before its entry record (its duration
+        // holds them: they are its children), or after the call before
+        // wrote its exit record and before the kernel popped it (they are
+        // the caller's). `exit` tells which from the durations.
+        if let Some(p) = frames.get(depth).copied().filter(|f| f.func == 0) {
+            frames.truncate(depth);
+            let parent = frames.last().map_or(ROOT, |f| f.node);
+            self.child.remove(&(parent, 0));
+            frames.push(Frame {
+                func,
+                node: p.node,
+                children: p.children,
+                adopted: p.children,
+            });
+            self.tasks.insert(pid, frames);
+            return;
+        }
         self.drop_from(&mut frames, depth);
         let parent = frames.last().map_or(ROOT, |f| f.node);
         let node = self.node(parent, func);
@@ -136,6 +169,7 @@ impl Profile {
             func,
             node,
             children: 0,
+            adopted: 0,
         });
         self.tasks.insert(pid, frames);
     }
@@ -145,13 +179,14 @@ impl Profile {
         let depth = usize::try_from(depth).unwrap_or(0);
         let mut frames = self.frames_at(pid, depth);
         let parent = depth.checked_sub(1).map_or(ROOT, |d| frames[d].node);
-        let frame = match frames.get(depth) {
+        let mut frame = match frames.get(depth) {
             Some(f) if f.func == func => *f,
             // Its entry was not seen, but its children were.
             Some(f) if f.func == 0 => Frame {
                 func,
                 node: self.node(parent, func),
                 children: f.children,
+                adopted: 0,
             },
             _ => {
                 self.drop_from(&mut frames, depth);
@@ -159,10 +194,24 @@ impl Profile {
                     func,
                     node: self.node(parent, func),
                     children: 0,
+                    adopted: 0,
                 }
             }
         };
         frames.truncate(depth);
+        // Interrupt calls taken as this call's (see `entry`): if they
+        // outlast it, they came before it was pushed, and are the caller's.
+        let mut to_caller = 0;
+        if frame.adopted > 0 {
+            if frame.children > dur {
+                self.nodes[frame.node as usize].transparent = true;
+                frame.node = self.node(parent, func);
+                frame.children -= frame.adopted;
+                to_caller = frame.adopted;
+            } else {
+                self.nodes[frame.node as usize].func = func;
+            }
+        }
         let self_ns = dur.saturating_sub(frame.children);
         self.clipped += frame.children.saturating_sub(dur);
         self.nodes[frame.node as usize].self_ns += self_ns;
@@ -173,8 +222,11 @@ impl Profile {
         f.max = f.max.max(dur);
         self.calls += 1;
         match frames.last_mut() {
-            Some(parent) => parent.children += dur,
-            None => self.root_total += dur,
+            Some(parent) => parent.children += dur + to_caller,
+            None => {
+                self.root_total += dur;
+                self.dropped += to_caller; // no recorded caller holds them
+            }
         }
         self.tasks.insert(pid, frames);
     }
@@ -219,7 +271,9 @@ impl Profile {
             let mut at = node.parent;
             while at != ROOT {
                 let n = &self.nodes[at as usize];
-                stack.push(n.func);
+                if !n.transparent {
+                    stack.push(n.func);
+                }
                 at = n.parent;
             }
             stack.reverse();
@@ -407,6 +461,55 @@ mod tests {
         assert_eq!(p.unrecorded(), 47);
         assert_eq!(self_sum, p.root_total + p.unrecorded());
         assert_eq!(p.open_calls(), 1);
+    }
+
+    #[test]
+    fn an_interrupt_recorded_before_its_callers_entry_is_its_child() {
+        let mut p = Profile::default();
+        p.entry(4, SYS, 0);
+        // The kernel pushed VFS (depth 1), then an interrupt's function
+        // (depth 2) was recorded before VFS's entry record.
+        p.exit(4, LOCK, 2, 40);
+        p.entry(4, VFS, 1);
+        p.exit(4, VFS, 1, 100);
+        p.exit(4, SYS, 0, 150);
+        let f = |a| *p.funcs.get(&a).unwrap();
+        assert_eq!(
+            (f(VFS).self_ns, f(SYS).self_ns, f(LOCK).self_ns),
+            (60, 50, 40)
+        );
+        assert_eq!(p.unrecorded(), 0);
+        let mut stacks = p.stacks();
+        stacks.sort();
+        assert_eq!(
+            stacks,
+            vec![
+                (vec![SYS], 50),
+                (vec![SYS, VFS], 60),
+                (vec![SYS, VFS, LOCK], 40)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_interrupt_recorded_after_a_return_is_the_callers() {
+        let mut p = Profile::default();
+        p.entry(4, SYS, 0);
+        p.entry(4, VFS, 1);
+        p.exit(4, VFS, 1, 10);
+        // VFS's exit was written, then an interrupt (recorded at depth 2)
+        // before the kernel popped VFS; then LOCK, a short leaf at depth 1.
+        p.exit(4, 0x900, 2, 300);
+        p.entry(4, LOCK, 1);
+        p.exit(4, LOCK, 1, 5);
+        p.exit(4, SYS, 0, 400);
+        let f = |a| *p.funcs.get(&a).unwrap();
+        assert_eq!((f(LOCK).self_ns, f(SYS).self_ns), (5, 400 - 10 - 5 - 300));
+        assert_eq!((p.clipped, p.unrecorded()), (0, 0));
+        let mut stacks = p.stacks();
+        stacks.sort();
+        assert!(stacks.contains(&(vec![SYS, 0x900], 300)), "{stacks:?}");
+        assert!(stacks.contains(&(vec![SYS, LOCK], 5)), "{stacks:?}");
     }
 
     #[test]
