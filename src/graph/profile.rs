@@ -177,7 +177,22 @@ impl Profile {
     /// `func` at `depth` returned after `dur` ns in task `pid`.
     pub fn exit(&mut self, pid: i32, func: u64, depth: i32, dur: u64) {
         let depth = usize::try_from(depth).unwrap_or(0);
+        let mut frames = self.tasks.remove(&pid).unwrap_or_default();
+        // An interrupt recorded after a child's return and before the
+        // kernel popped it sits one level too deep; when this call returns
+        // next, its placeholder's calls are this call's children.
+        let late_irq = match frames.get(depth + 1) {
+            Some(p) if p.func == 0 && frames.len() == depth + 2 => {
+                self.nodes[p.node as usize].transparent = true;
+                frames.pop().map_or(0, |p| p.children)
+            }
+            _ => 0,
+        };
+        self.tasks.insert(pid, frames);
         let mut frames = self.frames_at(pid, depth);
+        if let Some(f) = frames.get_mut(depth) {
+            f.children += late_irq;
+        }
         let parent = depth.checked_sub(1).map_or(ROOT, |d| frames[d].node);
         let mut frame = match frames.get(depth) {
             Some(f) if f.func == func => *f,
@@ -510,6 +525,23 @@ mod tests {
         stacks.sort();
         assert!(stacks.contains(&(vec![SYS, 0x900], 300)), "{stacks:?}");
         assert!(stacks.contains(&(vec![SYS, LOCK], 5)), "{stacks:?}");
+    }
+
+    #[test]
+    fn an_interrupt_recorded_after_the_last_childs_return_is_the_callers() {
+        let mut p = Profile::default();
+        p.entry(4, SYS, 0);
+        p.entry(4, VFS, 1);
+        p.exit(4, VFS, 1, 10);
+        // An interrupt at depth 2 after VFS's return, then SYS returns.
+        p.exit(4, 0x900, 2, 300);
+        p.exit(4, SYS, 0, 400);
+        let f = |a| *p.funcs.get(&a).unwrap();
+        assert_eq!(f(SYS).self_ns, 400 - 10 - 300);
+        assert_eq!((p.clipped, p.unrecorded()), (0, 0));
+        let mut stacks = p.stacks();
+        stacks.sort();
+        assert!(stacks.contains(&(vec![SYS, 0x900], 300)), "{stacks:?}");
     }
 
     #[test]
