@@ -21,7 +21,11 @@
 //!   ran: the kernel pushes a call before writing its entry record, and
 //!   writes a return before popping it. Calls recorded so, between a
 //!   return and the next entry at one depth, are the next call's children
-//!   when its duration holds them, else its caller's.
+//!   when its duration holds them, else its caller's. Newer kernels (6.12)
+//!   take a call's return time before writing its exit record, so an
+//!   interrupt there is recorded among the call's last children: the
+//!   children beyond what its duration holds are its caller's time (their
+//!   stacks stay where the kernel recorded them).
 //!
 //! So the self times of all calls add up to the total of the outermost
 //! calls, and so do the folded stacks' weights; plus, where the trace does
@@ -64,8 +68,21 @@ struct Frame {
     node: u32,
     children: u64,
     /// Of `children`: an interrupt's calls recorded before this call's
-    /// entry (see `entry`).
+    /// entry (see `entry`), and how many direct children they were.
     adopted: u64,
+    adopted_kids: usize,
+    /// Where this call's direct children's durations start in its task's
+    /// `kids`.
+    kids: usize,
+}
+
+/// One task's open calls, outermost first, and the durations of their
+/// direct children in the order they returned (each frame's from its
+/// `kids` on).
+#[derive(Debug, Default)]
+struct Task {
+    frames: Vec<Frame>,
+    kids: Vec<u64>,
 }
 
 #[derive(Debug)]
@@ -73,7 +90,7 @@ pub struct Profile {
     funcs: HashMap<u64, FuncStats>,
     nodes: Vec<Node>,
     child: HashMap<(u32, u64), u32>,
-    tasks: HashMap<i32, Vec<Frame>>,
+    tasks: HashMap<i32, Task>,
     /// Sum of the durations of the outermost calls (depth 0).
     pub root_total: u64,
     /// Durations of calls whose caller was entered but never seen to
@@ -106,6 +123,19 @@ impl Default for Profile {
     }
 }
 
+impl Frame {
+    fn new(func: u64, node: u32, kids: usize) -> Frame {
+        Frame {
+            func,
+            node,
+            children: 0,
+            adopted: 0,
+            adopted_kids: 0,
+            kids,
+        }
+    }
+}
+
 impl Profile {
     fn node(&mut self, parent: u32, func: u64) -> u32 {
         let next = self.nodes.len() as u32;
@@ -123,110 +153,127 @@ impl Profile {
 
     /// The task's frames cut or padded to `depth` callers: a caller whose
     /// entry was not seen is a placeholder (function 0, "[unknown]").
-    fn frames_at(&mut self, pid: i32, depth: usize) -> Vec<Frame> {
-        let mut frames = self.tasks.remove(&pid).unwrap_or_default();
-        self.drop_from(&mut frames, depth + 1);
-        while frames.len() < depth {
-            let parent = frames.last().map_or(ROOT, |f| f.node);
+    fn task_at(&mut self, pid: i32, depth: usize) -> Task {
+        let mut task = self.tasks.remove(&pid).unwrap_or_default();
+        self.drop_from(&mut task, depth + 1);
+        while task.frames.len() < depth {
+            let parent = task.frames.last().map_or(ROOT, |f| f.node);
             let node = self.node(parent, 0);
-            frames.push(Frame {
-                func: 0,
-                node,
-                children: 0,
-                adopted: 0,
-            });
+            task.frames.push(Frame::new(0, node, task.kids.len()));
         }
-        frames
+        task
     }
 
     /// `func` was entered at `depth` by task `pid`.
     pub fn entry(&mut self, pid: i32, func: u64, depth: i32) {
         let depth = usize::try_from(depth).unwrap_or(0);
-        let mut frames = self.frames_at(pid, depth);
+        let mut task = self.task_at(pid, depth);
         // An interrupt's calls recorded one level deeper than the call
         // before, under a placeholder, came in one of two windows: after
         // this call was pushed and before its entry record (its duration
         // holds them: they are its children), or after the call before
         // wrote its exit record and before the kernel popped it (they are
         // the caller's). `exit` tells which from the durations.
-        if let Some(p) = frames.get(depth).copied().filter(|f| f.func == 0) {
-            frames.truncate(depth);
-            let parent = frames.last().map_or(ROOT, |f| f.node);
+        if let Some(p) = task.frames.get(depth).copied().filter(|f| f.func == 0) {
+            task.frames.truncate(depth);
+            let parent = task.frames.last().map_or(ROOT, |f| f.node);
             self.child.remove(&(parent, 0));
-            frames.push(Frame {
+            task.frames.push(Frame {
                 func,
-                node: p.node,
                 children: p.children,
                 adopted: p.children,
+                adopted_kids: task.kids.len() - p.kids,
+                ..p
             });
-            self.tasks.insert(pid, frames);
+            self.tasks.insert(pid, task);
             return;
         }
-        self.drop_from(&mut frames, depth);
-        let parent = frames.last().map_or(ROOT, |f| f.node);
+        self.drop_from(&mut task, depth);
+        let parent = task.frames.last().map_or(ROOT, |f| f.node);
         let node = self.node(parent, func);
-        frames.push(Frame {
-            func,
-            node,
-            children: 0,
-            adopted: 0,
-        });
-        self.tasks.insert(pid, frames);
+        task.frames.push(Frame::new(func, node, task.kids.len()));
+        self.tasks.insert(pid, task);
     }
 
     /// `func` at `depth` returned after `dur` ns in task `pid`.
     pub fn exit(&mut self, pid: i32, func: u64, depth: i32, dur: u64) {
         let depth = usize::try_from(depth).unwrap_or(0);
-        let mut frames = self.tasks.remove(&pid).unwrap_or_default();
+        let mut task = self.tasks.remove(&pid).unwrap_or_default();
         // An interrupt recorded after a child's return and before the
         // kernel popped it sits one level too deep; when this call returns
         // next, its placeholder's calls are this call's children.
-        let late_irq = match frames.get(depth + 1) {
-            Some(p) if p.func == 0 && frames.len() == depth + 2 => {
+        let late_irq = match task.frames.get(depth + 1) {
+            Some(p) if p.func == 0 && task.frames.len() == depth + 2 => {
                 self.nodes[p.node as usize].transparent = true;
-                frames.pop().map_or(0, |p| p.children)
+                let p = task.frames.pop().map_or(Frame::new(0, ROOT, 0), |p| p);
+                task.kids.truncate(p.kids);
+                p.children
             }
             _ => 0,
         };
-        self.tasks.insert(pid, frames);
-        let mut frames = self.frames_at(pid, depth);
-        if let Some(f) = frames.get_mut(depth) {
+        self.tasks.insert(pid, task);
+        let mut task = self.task_at(pid, depth);
+        if let Some(f) = task.frames.get_mut(depth) {
             f.children += late_irq;
         }
-        let parent = depth.checked_sub(1).map_or(ROOT, |d| frames[d].node);
-        let mut frame = match frames.get(depth) {
-            Some(f) if f.func == func => *f,
+        if late_irq > 0 {
+            task.kids.push(late_irq);
+        }
+        let parent = depth.checked_sub(1).map_or(ROOT, |d| task.frames[d].node);
+        let (mut frame, seen) = match task.frames.get(depth) {
+            Some(f) if f.func == func => (*f, true),
             // Its entry was not seen, but its children were.
-            Some(f) if f.func == 0 => Frame {
-                func,
-                node: self.node(parent, func),
-                children: f.children,
-                adopted: 0,
-            },
-            _ => {
-                self.drop_from(&mut frames, depth);
+            Some(f) if f.func == 0 => (
                 Frame {
                     func,
                     node: self.node(parent, func),
-                    children: 0,
                     adopted: 0,
-                }
+                    adopted_kids: 0,
+                    ..*f
+                },
+                false,
+            ),
+            _ => {
+                self.drop_from(&mut task, depth);
+                let node = self.node(parent, func);
+                (Frame::new(func, node, task.kids.len()), false)
             }
         };
-        frames.truncate(depth);
+        task.frames.truncate(depth);
         // Interrupt calls taken as this call's (see `entry`): if they
         // outlast it, they came before it was pushed, and are the caller's.
-        let mut to_caller = 0;
+        let mut before = 0;
+        let mut own_kids = frame.kids;
         if frame.adopted > 0 {
             if frame.children > dur {
                 self.nodes[frame.node as usize].transparent = true;
                 frame.node = self.node(parent, func);
                 frame.children -= frame.adopted;
-                to_caller = frame.adopted;
+                before = frame.adopted;
+                own_kids += frame.adopted_kids;
             } else {
                 self.nodes[frame.node as usize].func = func;
             }
         }
+        // Children that still outlast it were recorded after its return
+        // time was taken and before its exit record was written (an
+        // interrupt in that window, one level deeper than where it ran):
+        // the last ones, beyond what its duration holds, are the caller's
+        // time. Their stacks stay under this call, where the kernel
+        // recorded them.
+        let mut after = 0;
+        if seen && frame.children > dur {
+            let mut fit = 0;
+            for &k in &task.kids[own_kids.min(task.kids.len())..] {
+                if fit + k > dur {
+                    break;
+                }
+                fit += k;
+            }
+            after = frame.children - fit;
+            frame.children = fit;
+        }
+        task.kids.truncate(frame.kids);
         let self_ns = dur.saturating_sub(frame.children);
         self.clipped += frame.children.saturating_sub(dur);
         self.nodes[frame.node as usize].self_ns += self_ns;
@@ -236,22 +283,28 @@ impl Profile {
         f.self_ns += self_ns;
         f.max = f.max.max(dur);
         self.calls += 1;
-        match frames.last_mut() {
-            Some(parent) => parent.children += dur + to_caller,
+        match task.frames.last_mut() {
+            Some(parent) => {
+                parent.children += before + dur + after;
+                task.kids
+                    .extend([before, dur, after].into_iter().filter(|&k| k > 0));
+            }
+            // No recorded caller holds the time outside this call.
             None => {
                 self.root_total += dur;
-                self.dropped += to_caller; // no recorded caller holds them
+                self.dropped += before + after;
             }
         }
-        self.tasks.insert(pid, frames);
+        self.tasks.insert(pid, task);
     }
 
-    /// Forgets `frames[keep..]`, calls that will not be seen to return:
-    /// their children's time is in no recorded caller.
-    fn drop_from(&mut self, frames: &mut Vec<Frame>, keep: usize) {
-        if frames.len() > keep {
-            self.dropped += frames[keep..].iter().map(|f| f.children).sum::<u64>();
-            frames.truncate(keep);
+    /// Forgets `task.frames[keep..]`, calls that will not be seen to
+    /// return: their children's time is in no recorded caller.
+    fn drop_from(&mut self, task: &mut Task, keep: usize) {
+        if let Some(first) = task.frames.get(keep) {
+            task.kids.truncate(first.kids);
+            self.dropped += task.frames[keep..].iter().map(|f| f.children).sum::<u64>();
+            task.frames.truncate(keep);
         }
     }
 
@@ -259,7 +312,12 @@ impl Profile {
     /// (including calls still running): the self times add up to
     /// `root_total` plus this.
     pub fn unrecorded(&self) -> u64 {
-        let open: u64 = self.tasks.values().flatten().map(|f| f.children).sum();
+        let open: u64 = self
+            .tasks
+            .values()
+            .flat_map(|t| &t.frames)
+            .map(|f| f.children)
+            .sum();
         self.dropped + open
     }
 
@@ -268,7 +326,7 @@ impl Profile {
     pub fn open_calls(&self) -> usize {
         self.tasks
             .values()
-            .flatten()
+            .flat_map(|t| &t.frames)
             .filter(|f| f.func != 0)
             .count()
     }
@@ -542,6 +600,27 @@ mod tests {
         let mut stacks = p.stacks();
         stacks.sort();
         assert!(stacks.contains(&(vec![SYS, 0x900], 300)), "{stacks:?}");
+    }
+
+    #[test]
+    fn an_interrupt_recorded_inside_a_call_after_its_return_is_the_callers() {
+        let mut p = Profile::default();
+        p.entry(4, SYS, 0);
+        p.entry(4, VFS, 1);
+        // VFS's leaf child LOCK, then VFS took its return time; an
+        // interrupt came before its exit record, recorded at depth 2.
+        p.exit(4, LOCK, 2, 3);
+        p.exit(4, 0x900, 2, 300);
+        p.exit(4, VFS, 1, 10);
+        p.exit(4, SYS, 0, 400);
+        let f = |a| *p.funcs.get(&a).unwrap();
+        assert_eq!(f(VFS).self_ns, 10 - 3);
+        assert_eq!(f(SYS).self_ns, 400 - 10 - 300);
+        let self_sum: u64 = p.funcs().map(|(_, s)| s.self_ns).sum();
+        assert_eq!(self_sum, p.root_total);
+        assert_eq!((p.clipped, p.unrecorded()), (0, 0));
+        let folded: u64 = p.stacks().iter().map(|s| s.1).sum();
+        assert_eq!(folded, p.root_total);
     }
 
     #[test]
