@@ -73,6 +73,8 @@ pub struct TraceArgs {
     pub syscalls: Option<String>,
     pub min_duration_ns: Option<u64>,
     pub failures_only: bool,
+    /// `--no-strings`: no event probes; pointers instead of file names.
+    pub no_strings: bool,
     pub summary: Summary,
     pub hist: bool,
     pub absolute_time: bool,
@@ -168,6 +170,8 @@ Syscall mode (ftr trace):
                           a leading '!' traces all but the list (default: all)
       --duration MS       show only calls that took longer than MS milliseconds
       --failure           show only calls that failed
+      --no-strings        show pointers, not file names and execve's arguments
+                          (no event probes)
   -s, --summary           show only the summary (per-syscall statistics)
   -S, --with-summary      show the calls and then the summary
       --hist              add the distribution of durations (4 rows per power
@@ -344,6 +348,7 @@ fn parse_trace_as(args: Vec<OsString>, latency: bool) -> Result<Command> {
         syscalls: None,
         min_duration_ns: None,
         failures_only: false,
+        no_strings: false,
         summary: Summary::None,
         hist: false,
         absolute_time: false,
@@ -378,6 +383,7 @@ fn parse_trace_as(args: Vec<OsString>, latency: bool) -> Result<Command> {
                 t.min_duration_ns = Some((ms * 1e6) as u64);
             }
             "failure" => t.failures_only = true,
+            "no-strings" => t.no_strings = true,
             "s" | "summary" => t.summary = Summary::Only,
             "S" | "with-summary" => t.summary = Summary::Also,
             "hist" => t.hist = true,

@@ -32,6 +32,9 @@ pub struct Session {
     journal: Option<Journal>,
     guardian: Option<Guardian>,
     instance: Option<String>,
+    /// Lines added to files shared with other tools (event probes in
+    /// `dynamic_events`), in the order added: removed after the instance.
+    lines: Vec<Entry>,
     /// Top-level knobs changed, with their old values, in the order changed.
     knobs: Vec<(String, String)>,
     /// Held while top-level knobs are changed (see journal::lock_top_level).
@@ -53,6 +56,7 @@ impl Session {
             journal: Some(journal),
             guardian,
             instance: None,
+            lines: Vec::new(),
             knobs: Vec::new(),
             top_level: None,
         })
@@ -107,6 +111,41 @@ impl Session {
             &format!("instances/{instance}/{name}"),
             value,
         )
+    }
+
+    /// Adds one object to a file shared with other tools, such as an event
+    /// probe to `dynamic_events`: journals the line that removes it first,
+    /// appends without truncating. Objects are removed after the instance
+    /// (an event enabled there cannot be removed), so a mode adds them
+    /// before it creates its instance. The kernel's refusal comes back as
+    /// the `io::Error` of the write, for the mode to explain.
+    pub fn add_line(
+        &mut self,
+        rel: &str,
+        add: &str,
+        remove: &str,
+    ) -> Result<std::result::Result<(), std::io::Error>> {
+        if !SHARED.contains(&rel) {
+            return Err(Error::setup(format!(
+                "internal error: {rel} is a knob, not a file of objects"
+            )));
+        }
+        if self.instance.is_some() {
+            return Err(Error::setup(
+                "internal error: objects are added before the instance that uses them",
+            ));
+        }
+        let entry = Entry::Line {
+            rel: rel.into(),
+            add: add.into(),
+            remove: remove.into(),
+        };
+        self.journal_mut()?.append(&entry)?;
+        let done = append(&self.tracefs, rel, add);
+        if done.is_ok() {
+            self.lines.push(entry);
+        }
+        Ok(done)
     }
 
     /// Turns recording on or off where the mode records.
@@ -209,12 +248,15 @@ impl Session {
         problems
     }
 
-    /// What is left once the knobs are back: the instance and the mount.
+    /// What is left once the knobs are back: the instance, the objects
+    /// added to shared files and the mount, undone in that order (last
+    /// first).
     fn cleanup_entries(&mut self) -> Vec<Entry> {
         let mut entries = Vec::new();
         if self.tracefs.mounted_here {
             entries.push(Entry::Mounted);
         }
+        entries.append(&mut self.lines);
         if let Some(name) = self.instance.take() {
             entries.push(Entry::Instance(name));
         }
@@ -251,7 +293,8 @@ fn undo(tracefs: &Tracefs, entries: &[Entry]) -> Vec<String> {
                     problems.push(e.to_string());
                 }
             }
-            Entry::Line { rel, remove, .. } if !knobs_restored => {
+            // Removed with the instance, after the knobs (see cleanup_entries).
+            Entry::Line { rel, remove, .. } => {
                 // The object may never have been made (ftr died before the
                 // write): the kernel's ENOENT then means it is gone already.
                 match append(tracefs, rel, remove) {
@@ -511,6 +554,27 @@ pub fn repair_stale(tracefs: &Tracefs) -> Vec<String> {
             if !journal::is_held(pid) && remove_instance(tracefs.root(), &name).is_ok() {
                 done.push(format!("removed instance {name} of a dead ftr"));
             }
+        }
+    }
+    // Event probes in a dead ftr's group, `ftr_<pid>/…`, should its journal
+    // be gone; other tools' lines are left alone.
+    let dynamic = tracefs.read("dynamic_events").unwrap_or_default();
+    for line in dynamic.lines() {
+        let Some(event) = line.split(' ').next().and_then(|d| d.split_once(':')) else {
+            continue;
+        };
+        let event = event.1;
+        let Some(pid) = event
+            .strip_prefix("ftr_")
+            .and_then(|rest| rest.split_once('/'))
+            .and_then(|(pid, _)| pid.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        if !journal::is_held(pid)
+            && append(tracefs, "dynamic_events", &format!("-:{event}")).is_ok()
+        {
+            done.push(format!("removed event probe {event} of a dead ftr"));
         }
     }
     done

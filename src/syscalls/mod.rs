@@ -9,6 +9,7 @@ mod classes;
 mod decode;
 mod render;
 mod stats;
+mod strings;
 pub mod table;
 
 use std::collections::HashMap;
@@ -26,6 +27,7 @@ use crate::style::Theme;
 use crate::tracefs::Tracefs;
 use render::Call;
 use stats::Stats;
+use strings::{Layout, Probe};
 use table::Syscall;
 
 /// Longest sys_enter record kept while its syscall runs.
@@ -77,8 +79,13 @@ impl Mode for Trace {
     }
 
     fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed> {
+        // Probes first: they are removed after the instance that enables them.
+        let probes = add_probes(session, &self.plan);
+        for (sys, layout, _) in &probes {
+            self.tracer.set_strings(*sys, layout.clone());
+        }
         let inst = session.create_instance()?;
-        arm(session, &self.plan, who, self.buffer_kb)?;
+        arm(session, &self.plan, who, self.buffer_kb, &probes)?;
         let reader = RawReader::open(session.tracefs(), &inst)?;
         if let Some((pid, comm)) = &who.command {
             self.tracer.comms.insert(*pid, comm.clone());
@@ -143,7 +150,14 @@ impl Mode for Trace {
         out.append(&mut tracer.out);
         let lost = tracer.lost.max(kernel_lost);
         let traced = tracer.stats.iter().map(|s| s.calls()).sum::<u64>() + tracer.unpaired;
-        vec![format!("{traced} syscalls traced, {lost} events lost")]
+        let mut closing = format!("{traced} syscalls traced, {lost} events lost");
+        if tracer.faults > 0 {
+            closing.push_str(&format!(
+                ", {} strings unreadable (not resident when the call entered)",
+                tracer.faults
+            ));
+        }
+        vec![closing]
     }
 }
 
@@ -185,6 +199,8 @@ struct Plan {
     /// No -e: every syscall.
     all: bool,
     internal: Internal,
+    /// Event probes for the string arguments: (syscall, probe).
+    probes: Vec<(u32, Probe)>,
 }
 
 /// Events ftr records for itself, to know each task's name.
@@ -212,17 +228,98 @@ impl Plan {
             exec: load("sched/sched_process_exec", "pid", "filename"),
             rename: load("task/task_rename", "pid", "newcomm"),
         };
+        let group = format!("ftr_{}", std::process::id());
+        let probes = match args.no_strings {
+            true => Vec::new(),
+            false => syscalls
+                .iter()
+                .enumerate()
+                .filter_map(|(i, s)| Some((i as u32, strings::probe(&group, s)?)))
+                .collect(),
+        };
         Ok(Plan {
             syscalls,
             all: args.syscalls.is_none(),
             internal,
+            probes,
         })
     }
 }
 
+/// Adds the plan's event probes, journaled through the session; returns
+/// those the kernel took, with their record layouts and event names. A
+/// kernel that refuses the first gets none and one line saying why.
+fn add_probes(session: &mut Session, plan: &Plan) -> Vec<(u32, Layout, String)> {
+    let mut added = Vec::new();
+    for (n, (sys, probe)) in plan.probes.iter().enumerate() {
+        let refused = match session.add_line("dynamic_events", &probe.add, &probe.remove) {
+            Ok(Ok(())) => {
+                let syscall = &plan.syscalls[*sys as usize];
+                let layout = session
+                    .tracefs()
+                    .read(&format!("{}/format", probe.event))
+                    .ok()
+                    .and_then(|text| Format::parse(&text))
+                    .and_then(|f| Layout::new(probe, syscall, &f));
+                match layout {
+                    Some(layout) => {
+                        let name = probe
+                            .event
+                            .trim_start_matches("events/")
+                            .replacen('/', ":", 1);
+                        added.push((*sys, layout, name));
+                        continue;
+                    }
+                    None => format!("cannot read {}/format", probe.event),
+                }
+            }
+            Ok(Err(e)) => {
+                let log = session.tracefs().read("error_log").unwrap_or_default();
+                let why = match logged_error(&log, &probe.add) {
+                    Some(why) => format!("error_log: {why}"),
+                    None => "error_log says nothing".to_string(),
+                };
+                let e = e.to_string();
+                let e = e.split(" (os error").next().unwrap_or(&e);
+                format!("writing `{}` to dynamic_events: {e}; {why}", probe.add)
+            }
+            Err(e) => e.to_string(),
+        };
+        let msg = match n {
+            0 => format!(
+                "strings are not shown: this kernel refuses event probes ({refused}); pointers are shown instead (--no-strings skips the probes)"
+            ),
+            _ => format!("{}'s strings are not shown: {refused}", plan.syscalls[*sys as usize].name),
+        };
+        crate::error::warn(format_args!("{msg}"));
+        if n == 0 {
+            break;
+        }
+    }
+    added
+}
+
+/// The kernel's reason for refusing `command`, from `error_log`: its
+/// entries are `[time] source: error: REASON`, then `  Command: …`.
+fn logged_error(log: &str, command: &str) -> Option<String> {
+    let lines: Vec<&str> = log.lines().collect();
+    lines.windows(2).rev().find_map(|w| {
+        let reason = w[0].split_once(" error: ")?.1;
+        let logged = w[1].trim().strip_prefix("Command: ")?;
+        (command.starts_with(logged) || logged.starts_with(command))
+            .then(|| reason.trim().to_string())
+    })
+}
+
 /// Configures ftr's instance and turns the events on (recording stays off
 /// until the run turns it on).
-fn arm(session: &mut Session, plan: &Plan, who: &Who, buffer_kb: Option<u64>) -> Result<()> {
+fn arm(
+    session: &mut Session,
+    plan: &Plan,
+    who: &Who,
+    buffer_kb: Option<u64>,
+    probes: &[(u32, Layout, String)],
+) -> Result<()> {
     session.set_instance("tracing_on", "0")?;
     if let Some(kb) = buffer_kb {
         session.set_instance("buffer_size_kb", &kb.to_string())?;
@@ -243,6 +340,10 @@ fn arm(session: &mut Session, plan: &Plan, who: &Who, buffer_kb: Option<u64>) ->
             "syscalls:sys_enter_{0}\nsyscalls:sys_exit_{0}\n",
             s.name
         ));
+    }
+    for (_, _, name) in probes {
+        events.push_str(name);
+        events.push('\n');
     }
     for (present, name) in [
         (plan.internal.fork.is_some(), "sched:sched_process_fork"),
@@ -266,6 +367,8 @@ enum Handler {
     Fork,
     Exec,
     Rename,
+    /// A probe's strings for the next entry of this syscall.
+    Strings(u32),
 }
 
 struct Pending {
@@ -273,6 +376,8 @@ struct Pending {
     ts: u64,
     len: usize,
     rec: [u8; MAX_ENTER],
+    /// Its probe's record, when it has one.
+    strings: Option<Vec<u8>>,
 }
 
 struct Tracer {
@@ -295,6 +400,14 @@ struct Tracer {
     lost: u64,
     /// Syscalls seen only half (entry or exit), not in the statistics.
     unpaired: u64,
+    /// Per syscall, its probe's layout.
+    layouts: Vec<Option<Layout>>,
+    /// Probe records waiting for their sys_enter, by task: (syscall, record).
+    probed: HashMap<i32, (u32, Vec<u8>)>,
+    /// Spent probe records, for reuse.
+    spare: Vec<Vec<u8>>,
+    /// Strings the kernel could not read.
+    faults: u64,
 }
 
 impl Tracer {
@@ -344,7 +457,21 @@ impl Tracer {
             out: Vec::with_capacity(64 * 1024),
             lost: 0,
             unpaired: 0,
+            layouts: vec![None; plan.syscalls.len()],
+            probed: HashMap::new(),
+            spare: Vec::new(),
+            faults: 0,
         }
+    }
+
+    /// Syscall `sys`'s strings come in records of this layout.
+    fn set_strings(&mut self, sys: u32, layout: Layout) {
+        let id = layout.id as usize;
+        if self.handlers.len() <= id {
+            self.handlers.resize(id + 1, Handler::Ignore);
+        }
+        self.handlers[id] = Handler::Strings(sys);
+        self.layouts[sys as usize] = Some(layout);
     }
 
     fn handle(&mut self, item: &Item, data: &[u8]) {
@@ -367,6 +494,8 @@ impl Tracer {
             match handler {
                 // The exec (whose comm change is a rename) opens the gate.
                 Handler::Exec | Handler::Rename => self.gated = None,
+                // execve's strings come just before its entry.
+                Handler::Strings(_) => {}
                 Handler::Enter(i) if self.syscalls[i as usize].name.starts_with("execve") => {
                     self.gated = None
                 }
@@ -375,7 +504,23 @@ impl Tracer {
         }
         match handler {
             Handler::Ignore => {}
+            Handler::Strings(i) => {
+                let mut rec = self.spare.pop().unwrap_or_default();
+                rec.clear();
+                rec.extend_from_slice(data);
+                if let Some((_, old)) = self.probed.insert(tid, (i, rec)) {
+                    self.spare.push(old);
+                }
+            }
             Handler::Enter(i) => {
+                let strings = match self.probed.remove(&tid) {
+                    Some((s, rec)) if s == i => Some(rec),
+                    Some((_, rec)) => {
+                        self.spare.push(rec);
+                        None
+                    }
+                    None => None,
+                };
                 let sys = &self.syscalls[i as usize];
                 if sys.no_return {
                     self.unpaired += 1;
@@ -389,14 +534,16 @@ impl Tracer {
                     ts: e.ts,
                     len: data.len().min(MAX_ENTER),
                     rec: [0; MAX_ENTER],
+                    strings,
                 };
                 p.rec[..p.len].copy_from_slice(&data[..p.len]);
                 if let Some(old) = self.pending.insert(tid, p) {
                     // Its exit was lost: show it as unfinished.
                     self.unpaired += 1;
                     if !self.filtering() {
-                        self.show(tid, old.sys, old.ts, None, Some(&old.rec[..old.len]), None);
+                        self.show_pending(tid, &old, None, None);
                     }
+                    self.spare.extend(old.strings);
                 }
             }
             Handler::Exit(i) => {
@@ -414,8 +561,9 @@ impl Tracer {
                             };
                         }
                         if self.lines && dur >= self.min_ns && (!self.failures_only || failed) {
-                            self.show(tid, i, p.ts, Some(dur), Some(&p.rec[..p.len]), Some(ret));
+                            self.show_pending(tid, &p, Some(dur), Some(ret));
                         }
+                        self.spare.extend(p.strings);
                     }
                     other => {
                         if let Some(p) = other {
@@ -473,6 +621,12 @@ impl Tracer {
         }
     }
 
+    /// Shows a call whose entry was seen, with its strings.
+    fn show_pending(&mut self, tid: i32, p: &Pending, dur: Option<u64>, ret: Option<i64>) {
+        let strings = p.strings.as_deref();
+        self.show_with(tid, p.sys, p.ts, dur, Some(&p.rec[..p.len]), ret, strings);
+    }
+
     fn show(
         &mut self,
         tid: i32,
@@ -481,6 +635,20 @@ impl Tracer {
         dur: Option<u64>,
         enter: Option<&[u8]>,
         ret: Option<i64>,
+    ) {
+        self.show_with(tid, sys, ts, dur, enter, ret, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn show_with(
+        &mut self,
+        tid: i32,
+        sys: u32,
+        ts: u64,
+        dur: Option<u64>,
+        enter: Option<&[u8]>,
+        ret: Option<i64>,
+        strings: Option<&[u8]>,
     ) {
         if !self.lines {
             return;
@@ -495,8 +663,9 @@ impl Tracer {
             tid,
             enter,
             ret,
+            strings: self.layouts[sys as usize].as_ref().zip(strings),
         };
-        render::call_line(&mut self.out, &self.theme, &call);
+        self.faults += render::call_line(&mut self.out, &self.theme, &call);
     }
 
     /// The task's name: from its fork, exec or rename, else /proc once.
@@ -515,7 +684,7 @@ impl Tracer {
         for (tid, p) in left {
             self.unpaired += 1;
             if !self.filtering() {
-                self.show(tid, p.sys, p.ts, None, Some(&p.rec[..p.len]), None);
+                self.show_pending(tid, &p, None, None);
             }
         }
     }

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use super::decode;
 use super::stats::Stats;
+use super::strings::{self, Layout, Shown};
 use super::table::{ArgKind, Syscall};
 use crate::errno;
 use crate::format::read_int;
@@ -21,9 +22,15 @@ pub struct Call<'a> {
     /// The sys_enter record, when the entry was seen.
     pub enter: Option<&'a [u8]>,
     pub ret: Option<i64>,
+    /// Its strings, read by an event probe at entry: the probe's layout
+    /// and record.
+    pub strings: Option<(&'a Layout, &'a [u8])>,
 }
 
-pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) {
+/// Writes the call's line; returns how many of its strings the kernel
+/// could not read.
+pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) -> u64 {
+    let mut faults = 0;
     let ms = c.time_ns / 1_000_000;
     let frac = c.time_ns / 1_000 % 1_000;
     let _ = write!(out, "{ms:>5}.{frac:03} (");
@@ -54,6 +61,24 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) {
             }
             let _ = write!(out, "{}: ", arg.name);
             let raw = read_int(rec, &arg.field).unwrap_or(0);
+            if let (Some((layout, probed)), true) = (c.strings, raw != 0) {
+                if arg.name == "argv" && !layout.argv.is_empty() {
+                    faults += strings::argv(out, layout, probed);
+                    continue;
+                }
+                match strings::arg(layout, probed, i) {
+                    Some(Shown::Text(s)) => {
+                        strings::quoted(out, s);
+                        continue;
+                    }
+                    Some(Shown::Fault) => {
+                        faults += 1;
+                        let _ = write!(out, "{:#x} (fault)", raw as u64);
+                        continue;
+                    }
+                    None => {}
+                }
+            }
             match arg.decoder {
                 // C ints (flags, commands) sit in 8-byte fields: narrow them.
                 Some(d) if arg.field.size < 8 || arg.field.ctype.contains("int") => {
@@ -74,6 +99,7 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) {
         None => theme.paint(out, theme.dim, b" ..."),
     }
     out.push(b'\n');
+    faults
 }
 
 fn arg_value(out: &mut Vec<u8>, kind: ArgKind, raw: i64, size: usize, name: &str) {
@@ -232,6 +258,7 @@ mod tests {
             tid: 1,
             enter: None,
             ret: Some(ret),
+            strings: None,
         };
         let mut out = Vec::new();
         call_line(&mut out, &Theme::plain(), &call);
@@ -271,5 +298,76 @@ mod tests {
                 None => assert_eq!(shown, format!("-1 Errno {}", -ret)),
             }
         }
+    }
+
+    #[test]
+    fn file_names_read_by_a_probe_replace_their_pointers() {
+        use crate::format::Field;
+        use crate::syscalls::table::Arg;
+        let f = |name: &str, ctype: &str, offset: usize, size: usize| Field {
+            name: name.into(),
+            ctype: ctype.into(),
+            offset,
+            size,
+            signed: false,
+        };
+        let arg = |name: &str, ctype: &str, offset: usize, kind: ArgKind| Arg {
+            name: name.into(),
+            field: f(name, ctype, offset, 8),
+            kind,
+            decoder: None,
+        };
+        let sys = Syscall {
+            name: "openat".into(),
+            enter_id: 1,
+            exit_id: 2,
+            args: vec![
+                arg("dfd", "int", 16, ArgKind::Fd),
+                arg("filename", "const char *", 24, ArgKind::Pointer),
+                arg("flags", "int", 32, ArgKind::Hex),
+            ],
+            ret: f("ret", "long", 16, 8),
+            returns_pointer: false,
+            no_return: false,
+        };
+        let mut enter = vec![0u8; 40];
+        enter[16..20].copy_from_slice(&(-100i32).to_le_bytes());
+        enter[24..32].copy_from_slice(&0x7f00_1234u64.to_le_bytes());
+        // The probe's record: a data_loc at 8, the string at 12.
+        let name = b"/etc/host\"name\0";
+        let mut probed = vec![0u8; 12];
+        probed[8..12].copy_from_slice(&((name.len() as u32) << 16 | 12).to_le_bytes());
+        probed.extend_from_slice(name);
+        let layout = Layout {
+            id: 3,
+            args: vec![(1, f("filename", "__data_loc char[]", 8, 4))],
+            argv: Vec::new(),
+        };
+        let line = |probed: &[u8]| {
+            let call = Call {
+                sys: &sys,
+                time_ns: 0,
+                dur_ns: Some(1000),
+                comm: "cat",
+                tid: 1,
+                enter: Some(&enter),
+                ret: Some(3),
+                strings: Some((&layout, probed)),
+            };
+            let mut out = Vec::new();
+            let faults = call_line(&mut out, &Theme::plain(), &call);
+            (String::from_utf8(out).unwrap(), faults)
+        };
+        let (text, faults) = line(&probed);
+        assert!(
+            text.contains(r#"openat(dfd: CWD, filename: "/etc/host\"name", flags: 0x0) = 3"#),
+            "{text}"
+        );
+        assert_eq!(faults, 0);
+        // Length 0: the kernel could not read it.
+        probed[8..12].copy_from_slice(&12u32.to_le_bytes());
+        let (text, faults) = line(&probed);
+        assert!(text.contains("filename: 0x7f001234 (fault),"), "{text}");
+        assert_eq!(faults, 1);
     }
 }
