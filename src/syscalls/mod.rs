@@ -80,7 +80,7 @@ impl Mode for Trace {
 
     fn arm(&mut self, session: &mut Session, who: &Who) -> Result<Armed> {
         // Probes first: they are removed after the instance that enables them.
-        let probes = add_probes(session, &self.plan);
+        let probes = add_probes(session, &self.plan)?;
         for (sys, layout, _) in &probes {
             self.tracer.set_strings(*sys, layout.clone());
         }
@@ -249,7 +249,7 @@ impl Plan {
 /// Adds the plan's event probes, journaled through the session; returns
 /// those the kernel took, with their record layouts and event names. A
 /// kernel that refuses the first gets none and one line saying why.
-fn add_probes(session: &mut Session, plan: &Plan) -> Vec<(u32, Layout, String)> {
+fn add_probes(session: &mut Session, plan: &Plan) -> Result<Vec<(u32, Layout, String)>> {
     let mut added = Vec::new();
     for (n, (sys, probe)) in plan.probes.iter().enumerate() {
         let refused = match session.add_line("dynamic_events", &probe.add, &probe.remove) {
@@ -273,6 +273,22 @@ fn add_probes(session: &mut Session, plan: &Plan) -> Vec<(u32, Layout, String)> 
                     None => format!("cannot read {}/format", probe.event),
                 }
             }
+            // Not the kernel's answer to event probes: ftr cannot write here.
+            Ok(Err(e))
+                if matches!(
+                    e.raw_os_error(),
+                    Some(libc::EROFS | libc::EACCES | libc::EPERM)
+                ) =>
+            {
+                return Err(crate::error::Error::io(
+                    "write",
+                    &session.tracefs().path("dynamic_events"),
+                    &e,
+                ));
+            }
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                "it has no dynamic_events (Linux 4.17+ with CONFIG_PROBE_EVENTS)".to_string()
+            }
             Ok(Err(e)) => {
                 let log = session.tracefs().read("error_log").unwrap_or_default();
                 let why = match logged_error(&log, &probe.add) {
@@ -283,7 +299,7 @@ fn add_probes(session: &mut Session, plan: &Plan) -> Vec<(u32, Layout, String)> 
                 let e = e.split(" (os error").next().unwrap_or(&e);
                 format!("writing `{}` to dynamic_events: {e}; {why}", probe.add)
             }
-            Err(e) => e.to_string(),
+            Err(e) => return Err(e),
         };
         let msg = match n {
             0 => format!(
@@ -296,7 +312,7 @@ fn add_probes(session: &mut Session, plan: &Plan) -> Vec<(u32, Layout, String)> 
             break;
         }
     }
-    added
+    Ok(added)
 }
 
 /// The kernel's reason for refusing `command`, from `error_log`: its
