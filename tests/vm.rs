@@ -90,10 +90,19 @@ fn boot(ver: &str) -> Run {
     let vmlinux = kernels()
         .get(ver)
         .unwrap_or_else(|| panic!("kernel {ver} from kernels.sh"));
+    // One boot runs every scenario: graph.sh's, then strings.sh's (which
+    // uses graph.sh's helpers).
+    let guest = Path::new(ROOT).join(format!("target/vm-guest-{ver}.sh"));
+    let mut script = String::new();
+    for part in ["graph.sh", "strings.sh"] {
+        let path = Path::new(ROOT).join("tests/vm/guest").join(part);
+        script.push_str(&std::fs::read_to_string(&path).expect("a guest script"));
+    }
+    std::fs::write(&guest, script).expect("write the guest script");
     let out = Command::new(Path::new(ROOT).join("tests/vm/run-guest.sh"))
         .env("FTR_VM_TIMEOUT", "900")
         .arg(vmlinux)
-        .arg(Path::new(ROOT).join("tests/vm/guest/graph.sh"))
+        .arg(&guest)
         .arg(ftr)
         .output()
         .expect("run-guest.sh");
@@ -662,11 +671,89 @@ fn check(ver: &str) {
         "{ver}: {text}"
     );
 
+    check_strings(&run, ver);
+
     // A system without /run, and another tool's probe that outlived it all.
     assert!(run.text.contains("no /run before ftr"), "{ver}");
     assert!(
         run.text
             .contains("probes at the end: p:othertool/vfsr vfs_read"),
+        "{ver}: {}",
+        run.text
+    );
+}
+
+/// The calls of `ftr trace` output: (syscall, arguments text, result).
+fn trace_calls(text: &str) -> Vec<(&str, &str, &str)> {
+    text.lines()
+        .filter_map(|l| {
+            // `  1.234 ( 0.012 ms): cat/99 openat(dfd: CWD, …) = 3`
+            let (_, call) = l.split_once("): ")?;
+            let (_, call) = call.split_once(' ')?;
+            let (name, rest) = call.split_once('(')?;
+            let (args, ret) = rest.rsplit_once(") = ")?;
+            Some((name, args, ret))
+        })
+        .collect()
+}
+
+/// File names and execve's arguments, read by event probes; the probes
+/// gone after a normal end, SIGINT, and kill -9 + reset (the snapshots).
+fn check_strings(run: &Run, ver: &str) {
+    let (text, rc) = run.get("strings-cat");
+    assert_eq!(rc, 0, "{ver}: {text}");
+    assert!(!text.contains("strings are not shown"), "{ver}: {text}");
+    let calls = trace_calls(text);
+    let opens: Vec<_> = calls.iter().filter(|c| c.0 == "openat").collect();
+    // busybox cat, static: it opens its two files and nothing else.
+    assert_eq!(opens.len(), 2, "{ver}: {text}");
+    assert!(
+        opens[0].1.contains(r#"filename: "/tmp/a.txt""#) && opens[0].2 == "3",
+        "{ver}: {text}"
+    );
+    assert!(
+        opens[1].1.contains(r#"filename: "/tmp/missing""#) && opens[1].2.starts_with("-1 ENOENT"),
+        "{ver}: {text}"
+    );
+    let exec = calls
+        .iter()
+        .find(|c| c.0 == "execve")
+        .unwrap_or_else(|| panic!("{ver}: an execve in {text}"));
+    assert!(
+        exec.1
+            .contains(r#"argv: ["cat", "/tmp/a.txt", "/tmp/missing"]"#),
+        "{ver}: {text}"
+    );
+    assert!(exec.1.contains("filename: \""), "{ver}: {text}");
+    assert!(!text.contains("unreadable"), "{ver}: {text}");
+
+    // A name in a page not yet mapped: its pointer, marked, and counted.
+    let (text, rc) = run.get("strings-unresident");
+    assert_eq!(rc, 0, "{ver}: {text}");
+    let open = trace_calls(text)
+        .into_iter()
+        .rfind(|c| c.0 == "openat")
+        .unwrap_or_else(|| panic!("{ver}: {text}"));
+    assert!(open.1.contains(" (fault), flags: RDONLY"), "{ver}: {text}");
+    assert!(open.1.contains("filename: 0x"), "{ver}: {text}");
+    assert!(
+        text.contains(", 1 strings unreadable (not resident when the call entered)"),
+        "{ver}: {text}"
+    );
+
+    let (text, _) = run.get("strings-int");
+    assert!(text.contains("probes while running: 1"), "{ver}: {text}");
+    assert!(
+        text.contains(r#"filename: "/tmp/sleeper."#),
+        "{ver}: {text}"
+    );
+    let (text, rc) = run.get("strings-kill9");
+    assert_eq!(rc, 0, "{ver}: {text}");
+    assert!(text.contains("probes after kill -9: 1"), "{ver}: {text}");
+    assert!(text.contains("restored what ftr (pid"), "{ver}: {text}");
+    assert!(
+        run.text
+            .contains("probes at the very end: p:othertool/vfsr vfs_read"),
         "{ver}: {}",
         run.text
     );

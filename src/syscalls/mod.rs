@@ -418,8 +418,6 @@ struct Tracer {
     unpaired: u64,
     /// Per syscall, its probe's layout.
     layouts: Vec<Option<Layout>>,
-    /// Probe records waiting for their sys_enter, by task: (syscall, record).
-    probed: HashMap<i32, (u32, Vec<u8>)>,
     /// Spent probe records, for reuse.
     spare: Vec<Vec<u8>>,
     /// Strings the kernel could not read.
@@ -474,7 +472,6 @@ impl Tracer {
             lost: 0,
             unpaired: 0,
             layouts: vec![None; plan.syscalls.len()],
-            probed: HashMap::new(),
             spare: Vec::new(),
             faults: 0,
         }
@@ -510,7 +507,7 @@ impl Tracer {
             match handler {
                 // The exec (whose comm change is a rename) opens the gate.
                 Handler::Exec | Handler::Rename => self.gated = None,
-                // execve's strings come just before its entry.
+                // The strings of the execve that opened the gate.
                 Handler::Strings(_) => {}
                 Handler::Enter(i) if self.syscalls[i as usize].name.starts_with("execve") => {
                     self.gated = None
@@ -520,23 +517,18 @@ impl Tracer {
         }
         match handler {
             Handler::Ignore => {}
-            Handler::Strings(i) => {
-                let mut rec = self.spare.pop().unwrap_or_default();
-                rec.clear();
-                rec.extend_from_slice(data);
-                if let Some((_, old)) = self.probed.insert(tid, (i, rec)) {
-                    self.spare.push(old);
+            // The probe fires after the sys_enter record is written: its
+            // strings belong to the call the task just entered.
+            Handler::Strings(i) => match self.pending.get_mut(&tid) {
+                Some(p) if p.sys == i && p.strings.is_none() => {
+                    let mut rec = self.spare.pop().unwrap_or_default();
+                    rec.clear();
+                    rec.extend_from_slice(data);
+                    p.strings = Some(rec);
                 }
-            }
+                _ => {}
+            },
             Handler::Enter(i) => {
-                let strings = match self.probed.remove(&tid) {
-                    Some((s, rec)) if s == i => Some(rec),
-                    Some((_, rec)) => {
-                        self.spare.push(rec);
-                        None
-                    }
-                    None => None,
-                };
                 let sys = &self.syscalls[i as usize];
                 if sys.no_return {
                     self.unpaired += 1;
@@ -550,7 +542,7 @@ impl Tracer {
                     ts: e.ts,
                     len: data.len().min(MAX_ENTER),
                     rec: [0; MAX_ENTER],
-                    strings,
+                    strings: None,
                 };
                 p.rec[..p.len].copy_from_slice(&data[..p.len]);
                 if let Some(old) = self.pending.insert(tid, p) {

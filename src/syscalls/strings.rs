@@ -3,9 +3,9 @@
 //! Linux 5.15+) on `syscalls/sys_enter_X` fetches each string argument with
 //! `+0($arg):ustring`, and execve's first arguments through `argv`.
 //!
-//! The probe fires from the syscall event's trigger, before the event's own
-//! record is written, so its record comes just before the sys_enter record
-//! of the same task. A string the kernel could not read (its page was not
+//! The probe fires from the syscall event's trigger once the event's own
+//! record is written (seen on 6.1 and 6.12), so its record comes just after
+//! the sys_enter record of the same task, on the same CPU. A string the kernel could not read (its page was not
 //! resident: the probe does not fault pages in) comes with length 0; a real
 //! empty string has its NUL.
 
