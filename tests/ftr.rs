@@ -1132,6 +1132,50 @@ fn file_names_or_one_line_saying_why_not() {
 
 #[test]
 #[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn attached_descriptors_show_their_files() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    // A shell holding /etc/hostname on fd 3 that reads it through fd 0,
+    // over and over: `read x <&3` is a dup2(3, 0), a read, and back.
+    let mut shell = Command::new("sh")
+        .args([
+            "-c",
+            "exec 3</etc/hostname; while :; do read x <&3; sleep 0.05; done",
+        ])
+        .stdin(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let (code, out, err) = run(ftr().args([
+        "trace",
+        "-e",
+        "read,dup2,fcntl,close",
+        "--timeout",
+        "0.5",
+        "-p",
+        &shell.id().to_string(),
+    ]));
+    let _ = shell.kill();
+    let _ = shell.wait();
+    assert_eq!(code, 0, "{err}");
+    // What /proc/PID/fd said once at the start, then followed through
+    // the dups: fd 3 is the file; fd 0 is it after the dup2, not before.
+    let dup = out
+        .lines()
+        .find(|l| l.contains(" dup2(oldfd: 3</etc/hostname>, newfd: 0"))
+        .unwrap_or_else(|| panic!("a dup2 of fd 3 in:\n{out}"));
+    assert!(dup.ends_with(") = 0</etc/hostname>"), "{dup}");
+    assert!(!dup.contains("newfd: 0</etc/hostname>"), "{dup}");
+    assert!(
+        out.lines()
+            .any(|l| l.contains(" read(fd: 0</etc/hostname>, ")),
+        "{out}"
+    );
+    assert_same(&before, "attach");
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn reset_removes_a_dead_ftrs_probes_and_no_other() {
     let _g = tracing_machine();
     let before = snapshot();

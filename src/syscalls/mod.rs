@@ -7,6 +7,7 @@
 
 mod classes;
 mod decode;
+mod fds;
 mod render;
 mod stats;
 mod strings;
@@ -90,6 +91,11 @@ impl Mode for Trace {
         if let Some((pid, comm)) = &who.command {
             self.tracer.comms.insert(*pid, comm.clone());
             self.tracer.gated = Some(*pid);
+        } else {
+            // Attached: what the processes have open now, once.
+            for &tid in &who.tids {
+                self.tracer.fds.attach(tid);
+            }
         }
         self.tracer.t0 = reader.now();
         let data = reader.fds().collect();
@@ -315,6 +321,14 @@ fn add_probes(session: &mut Session, plan: &Plan) -> Result<Vec<(u32, Layout, St
     Ok(added)
 }
 
+/// fcntl(F_SETFD)'s third argument holds FD_CLOEXEC.
+fn rec_arg_cloexec(sys: &Syscall, rec: &[u8]) -> bool {
+    sys.args
+        .get(2)
+        .and_then(|a| read_int(rec, &a.field))
+        .is_some_and(|v| v & libc::FD_CLOEXEC as i64 != 0)
+}
+
 /// The kernel's reason for refusing `command`, from `error_log`: its
 /// entries are `[time] source: error: REASON`, then `  Command: …`.
 fn logged_error(log: &str, command: &str) -> Option<String> {
@@ -422,6 +436,8 @@ struct Tracer {
     spare: Vec<Vec<u8>>,
     /// Strings the kernel could not read.
     faults: u64,
+    /// Which file each descriptor is, where the trace tells.
+    fds: fds::Fds,
 }
 
 impl Tracer {
@@ -474,6 +490,7 @@ impl Tracer {
             layouts: vec![None; plan.syscalls.len()],
             spare: Vec::new(),
             faults: 0,
+            fds: fds::Fds::default(),
         }
     }
 
@@ -571,6 +588,7 @@ impl Tracer {
                         if self.lines && dur >= self.min_ns && (!self.failures_only || failed) {
                             self.show_pending(tid, &p, Some(dur), Some(ret));
                         }
+                        self.learn(tid, &p, ret);
                         self.spare.extend(p.strings);
                     }
                     other => {
@@ -590,6 +608,7 @@ impl Tracer {
             Handler::Fork => {
                 if let Some((_, pid, comm)) = &self.internal.fork {
                     if let (Some(pid), Some(comm)) = (read_int(data, pid), read_str(data, comm)) {
+                        self.fds.fork(tid, pid as i32);
                         self.comms
                             .insert(pid as i32, String::from_utf8_lossy(comm).into_owned());
                     }
@@ -612,6 +631,51 @@ impl Tracer {
                     }
                 }
             }
+        }
+    }
+
+    /// What a finished call did to its process's descriptors, learnt once
+    /// its line shows the state before (a close names the file it closed).
+    fn learn(&mut self, tid: i32, p: &Pending, ret: i64) {
+        let sys = &self.syscalls[p.sys as usize];
+        if sys.effect == fds::Effect::None {
+            return;
+        }
+        let tgid = self.fds.tgid(tid);
+        let rec = &p.rec[..p.len];
+        let arg = |i: usize| read_int(rec, &sys.args[i].field).unwrap_or(-1);
+        let cloexec =
+            |flags: Option<usize>| flags.is_some_and(|f| arg(f) & libc::O_CLOEXEC as i64 != 0);
+        match sys.effect {
+            fds::Effect::Close { fd } => self.fds.closed(tgid, arg(fd)),
+            fds::Effect::Exec if ret == 0 => self.fds.exec(tgid),
+            _ if ret < 0 => {}
+            fds::Effect::Open { name, flags } => {
+                match self.opened_name(p, name) {
+                    Some(path) => self.fds.opened(tgid, ret, path, cloexec(flags)),
+                    None => self.fds.closed(tgid, ret), // a new file, not named
+                }
+            }
+            fds::Effect::Dup { old, flags } => self.fds.dup(tgid, arg(old), ret, cloexec(flags)),
+            fds::Effect::Fcntl { fd, cmd } => match arg(cmd) as i32 {
+                libc::F_DUPFD => self.fds.dup(tgid, arg(fd), ret, false),
+                libc::F_DUPFD_CLOEXEC => self.fds.dup(tgid, arg(fd), ret, true),
+                libc::F_SETFD => {
+                    let on = rec_arg_cloexec(sys, rec);
+                    self.fds.set_cloexec(tgid, arg(fd), on)
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    /// The file name an open call's probe read for argument `name`.
+    fn opened_name<'p>(&self, p: &'p Pending, name: usize) -> Option<&'p [u8]> {
+        let layout = self.layouts[p.sys as usize].as_ref()?;
+        match strings::arg(layout, p.strings.as_deref()?, name)? {
+            strings::Shown::Text(path) => Some(path),
+            strings::Shown::Fault => None,
         }
     }
 
@@ -663,6 +727,8 @@ impl Tracer {
         }
         let time_ns = self.time(ts);
         self.comm(tid);
+        // The process's table, looked up only when some file is known.
+        let tgid = (!self.fds.is_empty()).then(|| self.fds.tgid(tid));
         let call = Call {
             sys: &self.syscalls[sys as usize],
             time_ns,
@@ -672,6 +738,7 @@ impl Tracer {
             enter,
             ret,
             strings: self.layouts[sys as usize].as_ref().zip(strings),
+            fds: tgid.and_then(|t| self.fds.table(t)),
         };
         self.faults += render::call_line(&mut self.out, &self.theme, &call);
     }

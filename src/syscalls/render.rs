@@ -3,6 +3,7 @@
 use std::io::Write;
 
 use super::decode;
+use super::fds::{self, Effect, Table};
 use super::stats::Stats;
 use super::strings::{self, Layout, Shown};
 use super::table::{ArgKind, Syscall};
@@ -25,6 +26,8 @@ pub struct Call<'a> {
     /// Its strings, read by an event probe at entry: the probe's layout
     /// and record.
     pub strings: Option<(&'a Layout, &'a [u8])>,
+    /// The descriptors known in its process.
+    pub fds: Option<&'a Table>,
 }
 
 /// Writes the call's line; returns how many of its strings the kernel
@@ -85,7 +88,12 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) -> u64 {
                     decode::write(out, d, raw as u32 as u64)
                 }
                 Some(d) => decode::write(out, d, raw as u64),
-                None => arg_value(out, arg.kind, raw, arg.field.size, &arg.name),
+                None => {
+                    arg_value(out, arg.kind, raw, arg.field.size, &arg.name);
+                    if arg.kind == ArgKind::Fd {
+                        fds::name(out, c.fds, raw as i32 as i64);
+                    }
+                }
             }
         }
     }
@@ -94,12 +102,43 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) -> u64 {
         Some(ret) => {
             out.extend_from_slice(b" = ");
             ret_value(out, theme, ret, c.sys.returns_pointer);
+            if let Some(file) = ret_file(c, ret) {
+                out.push(b'<');
+                out.extend_from_slice(file);
+                out.push(b'>');
+            }
         }
         None if c.sys.no_return => {}
         None => theme.paint(out, theme.dim, b" ..."),
     }
     out.push(b'\n');
     faults
+}
+
+/// The file a new descriptor is: an open's name, a dup's original.
+fn ret_file<'a>(c: &Call<'a>, ret: i64) -> Option<&'a [u8]> {
+    let rec = c.enter?;
+    if ret < 0 {
+        return None;
+    }
+    let arg = |i: usize| read_int(rec, &c.sys.args[i].field).unwrap_or(-1);
+    let dup_of = match c.sys.effect {
+        Effect::Open { name, .. } => {
+            let (layout, probed) = c.strings?;
+            return match strings::arg(layout, probed, name)? {
+                Shown::Text(path) => Some(path),
+                Shown::Fault => None,
+            };
+        }
+        Effect::Dup { old, .. } => arg(old),
+        Effect::Fcntl { fd, cmd }
+            if matches!(arg(cmd) as i32, libc::F_DUPFD | libc::F_DUPFD_CLOEXEC) =>
+        {
+            arg(fd)
+        }
+        _ => return None,
+    };
+    fds::path(c.fds, dup_of)
 }
 
 fn arg_value(out: &mut Vec<u8>, kind: ArgKind, raw: i64, size: usize, name: &str) {
@@ -249,6 +288,7 @@ mod tests {
             ret: field,
             returns_pointer: false,
             no_return: false,
+            effect: crate::syscalls::fds::Effect::None,
         };
         let call = Call {
             sys: &sys,
@@ -259,6 +299,7 @@ mod tests {
             enter: None,
             ret: Some(ret),
             strings: None,
+            fds: None,
         };
         let mut out = Vec::new();
         call_line(&mut out, &Theme::plain(), &call);
@@ -329,6 +370,7 @@ mod tests {
             ret: f("ret", "long", 16, 8),
             returns_pointer: false,
             no_return: false,
+            effect: crate::syscalls::fds::Effect::None,
         };
         let mut enter = vec![0u8; 40];
         enter[16..20].copy_from_slice(&(-100i32).to_le_bytes());
@@ -353,6 +395,7 @@ mod tests {
                 enter: Some(&enter),
                 ret: Some(3),
                 strings: Some((&layout, probed)),
+                fds: None,
             };
             let mut out = Vec::new();
             let faults = call_line(&mut out, &Theme::plain(), &call);

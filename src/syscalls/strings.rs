@@ -232,6 +232,7 @@ mod tests {
             ret: field("ret", "long", 16, 8),
             returns_pointer: false,
             no_return: false,
+            effect: crate::syscalls::fds::Effect::None,
         }
     }
 

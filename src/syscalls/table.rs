@@ -2,6 +2,7 @@
 
 use super::classes;
 use super::decode::{self, Decoder};
+use super::fds::Effect;
 use crate::error::{Error, Result};
 use crate::format::{Field, Format};
 use crate::names;
@@ -38,6 +39,8 @@ pub struct Syscall {
     pub returns_pointer: bool,
     /// Never returns (exit, exit_group): shown at entry.
     pub no_return: bool,
+    /// What it does to the descriptor table.
+    pub effect: Effect,
 }
 
 /// Names of every syscall this kernel has events for, sorted.
@@ -185,7 +188,9 @@ pub fn load(tracefs: &Tracefs, events_rel: &str, name: &str) -> Result<Syscall> 
             kind: kind_of(f),
             decoder: decode::for_arg(name, &f.name),
         })
-        .collect();
+        .collect::<Vec<Arg>>();
+    let names: Vec<&str> = args.iter().map(|a| a.name.as_str()).collect();
+    let effect = Effect::of(name, &names);
     Ok(Syscall {
         name: name.to_string(),
         enter_id: enter.id,
@@ -194,6 +199,7 @@ pub fn load(tracefs: &Tracefs, events_rel: &str, name: &str) -> Result<Syscall> 
         ret,
         returns_pointer: matches!(name, "mmap" | "mremap" | "brk" | "shmat"),
         no_return: matches!(name, "exit" | "exit_group"),
+        effect,
     })
 }
 
