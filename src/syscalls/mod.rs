@@ -240,6 +240,7 @@ impl Plan {
             false => syscalls
                 .iter()
                 .enumerate()
+                .filter(|(_, s)| s.native.is_none())
                 .filter_map(|(i, s)| Some((i as u32, strings::probe(&group, s)?)))
                 .collect(),
         };
@@ -487,7 +488,7 @@ impl Tracer {
             out: Vec::with_capacity(64 * 1024),
             lost: 0,
             unpaired: 0,
-            layouts: vec![None; plan.syscalls.len()],
+            layouts: plan.syscalls.iter().map(|s| s.native.clone()).collect(),
             spare: Vec::new(),
             faults: 0,
             fds: fds::Fds::default(),
@@ -554,12 +555,19 @@ impl Tracer {
                     }
                     return;
                 }
+                // Strings the event carries itself: the whole record.
+                let strings = sys.native.is_some().then(|| {
+                    let mut rec = self.spare.pop().unwrap_or_default();
+                    rec.clear();
+                    rec.extend_from_slice(data);
+                    rec
+                });
                 let mut p = Pending {
                     sys: i,
                     ts: e.ts,
                     len: data.len().min(MAX_ENTER),
                     rec: [0; MAX_ENTER],
-                    strings: None,
+                    strings,
                 };
                 p.rec[..p.len].copy_from_slice(&data[..p.len]);
                 if let Some(old) = self.pending.insert(tid, p) {

@@ -289,6 +289,7 @@ mod tests {
             returns_pointer: false,
             no_return: false,
             effect: crate::syscalls::fds::Effect::None,
+            native: None,
         };
         let call = Call {
             sys: &sys,
@@ -371,6 +372,7 @@ mod tests {
             returns_pointer: false,
             no_return: false,
             effect: crate::syscalls::fds::Effect::None,
+            native: None,
         };
         let mut enter = vec![0u8; 40];
         enter[16..20].copy_from_slice(&(-100i32).to_le_bytes());

@@ -3,6 +3,7 @@
 use super::classes;
 use super::decode::{self, Decoder};
 use super::fds::Effect;
+use super::strings::{self, Layout};
 use crate::error::{Error, Result};
 use crate::format::{Field, Format};
 use crate::names;
@@ -41,6 +42,8 @@ pub struct Syscall {
     pub no_return: bool,
     /// What it does to the descriptor table.
     pub effect: Effect,
+    /// Strings its sys_enter event carries itself (6.19+).
+    pub native: Option<Layout>,
 }
 
 /// Names of every syscall this kernel has events for, sorted.
@@ -191,7 +194,7 @@ pub fn load(tracefs: &Tracefs, events_rel: &str, name: &str) -> Result<Syscall> 
         .collect::<Vec<Arg>>();
     let names: Vec<&str> = args.iter().map(|a| a.name.as_str()).collect();
     let effect = Effect::of(name, &names);
-    Ok(Syscall {
+    let mut sys = Syscall {
         name: name.to_string(),
         enter_id: enter.id,
         exit_id: exit.id,
@@ -200,7 +203,10 @@ pub fn load(tracefs: &Tracefs, events_rel: &str, name: &str) -> Result<Syscall> 
         returns_pointer: matches!(name, "mmap" | "mremap" | "brk" | "shmat"),
         no_return: matches!(name, "exit" | "exit_group"),
         effect,
-    })
+        native: None,
+    };
+    sys.native = strings::native(&sys, &enter);
+    Ok(sys)
 }
 
 fn kind_of(f: &Field) -> ArgKind {
