@@ -40,6 +40,9 @@ pub enum Decoder {
     RenameFlags,
     StatxMask,
     IoctlCmd,
+    ArchPrctlOption,
+    Rlimit,
+    GetrandomFlags,
 }
 
 /// The decoder of argument `arg` of `syscall`, if it has one.
@@ -91,6 +94,9 @@ pub fn for_arg(syscall: &str, arg: &str) -> Option<Decoder> {
         ("renameat2", "flags") => RenameFlags,
         ("statx", "mask") => StatxMask,
         ("ioctl", "cmd") => IoctlCmd,
+        ("arch_prctl", "option") => ArchPrctlOption,
+        ("prlimit64" | "getrlimit" | "setrlimit", "resource") => Rlimit,
+        ("getrandom", "flags") => GetrandomFlags,
         _ => return None,
     })
 }
@@ -145,6 +151,9 @@ pub fn write(out: &mut Vec<u8>, decoder: Decoder, v: u64) {
             &[(1, "NOREPLACE"), (2, "EXCHANGE"), (4, "WHITEOUT")],
         ),
         StatxMask => bits(out, v, STATX_MASK),
+        ArchPrctlOption => value(out, v, ARCH_PRCTL),
+        Rlimit => value(out, v, RLIMITS),
+        GetrandomFlags => bits(out, v, &[(1, "NONBLOCK"), (2, "RANDOM"), (4, "INSECURE")]),
         IoctlCmd => match IOCTLS.iter().find(|e| e.0 == v) {
             Some((_, name)) => out.extend_from_slice(name.as_bytes()),
             None => hex_or_zero(out, v),
@@ -570,6 +579,46 @@ const PRCTL: &[(u64, &str)] = &[
     (0x53564d41, "SET_VMA"),
 ];
 
+const ARCH_PRCTL: &[(u64, &str)] = &[
+    (0x1001, "SET_GS"),
+    (0x1002, "SET_FS"),
+    (0x1003, "GET_FS"),
+    (0x1004, "GET_GS"),
+    (0x1011, "GET_CPUID"),
+    (0x1012, "SET_CPUID"),
+    (0x2001, "MAP_VDSO_X32"),
+    (0x2002, "MAP_VDSO_32"),
+    (0x2003, "MAP_VDSO_64"),
+    (0x4001, "GET_UNTAG_MASK"),
+    (0x4002, "ENABLE_TAGGED_ADDR"),
+    (0x4003, "GET_MAX_TAG_BITS"),
+    (0x4004, "FORCE_TAGGED_SVA"),
+    (0x5001, "SHSTK_ENABLE"),
+    (0x5002, "SHSTK_DISABLE"),
+    (0x5003, "SHSTK_LOCK"),
+    (0x5004, "SHSTK_UNLOCK"),
+    (0x5005, "SHSTK_STATUS"),
+];
+
+const RLIMITS: &[(u64, &str)] = &[
+    (0, "CPU"),
+    (1, "FSIZE"),
+    (2, "DATA"),
+    (3, "STACK"),
+    (4, "CORE"),
+    (5, "RSS"),
+    (6, "NPROC"),
+    (7, "NOFILE"),
+    (8, "MEMLOCK"),
+    (9, "AS"),
+    (10, "LOCKS"),
+    (11, "SIGPENDING"),
+    (12, "MSGQUEUE"),
+    (13, "NICE"),
+    (14, "RTPRIO"),
+    (15, "RTTIME"),
+];
+
 const RWF: &[(u64, &str)] = &[
     (1, "HIPRI"),
     (2, "DSYNC"),
@@ -656,6 +705,10 @@ mod tests {
             (AccessMode, 4, "R"),
             (AccessMode, 6, "R|W"),
             (AccessMode, 0, "F"),
+            (ArchPrctlOption, 0x1002, "SET_FS"),
+            (Rlimit, 3, "STACK"),
+            (Rlimit, 7, "NOFILE"),
+            (GetrandomFlags, 1, "NONBLOCK"),
             (Whence, 2, "END"),
             (FcntlCmd, 2, "SETFD"),
             (FcntlCmd, 3, "GETFL"),
@@ -714,6 +767,8 @@ mod tests {
             PROTOCOLS,
             FUTEX_OPS,
             PRCTL,
+            ARCH_PRCTL,
+            RLIMITS,
         ] {
             let mut values: Vec<u64> = table.iter().map(|e| e.0).collect();
             values.sort();
