@@ -13,6 +13,7 @@ use crate::hist::{self, Linear, Show};
 #[derive(Debug)]
 pub enum Command {
     Trace(TraceArgs),
+    Noise(NoiseArgs),
     Graph(Box<GraphArgs>),
     Report(ReportArgs),
     List {
@@ -80,6 +81,27 @@ pub struct TraceArgs {
     pub absolute_time: bool,
     /// `ftr latency -e`: histograms instead of lines and the table.
     pub latency: Option<LatencyOpts>,
+}
+
+/// `ftr osnoise` and `ftr timerlat` (rtla's spellings).
+#[derive(Debug)]
+pub struct NoiseArgs {
+    pub tracer: crate::noise::Tracer,
+    pub target: Target,
+    pub output: OutputArgs,
+    pub cpus: Option<String>,
+    pub period_us: Option<u64>,
+    /// osnoise only.
+    pub runtime_us: Option<u64>,
+    /// stop_tracing_us: osnoise's single noise, timerlat's irq latency.
+    pub stop_us: Option<u64>,
+    /// stop_tracing_total_us: osnoise's total noise in a period,
+    /// timerlat's thread latency.
+    pub stop_total_us: Option<u64>,
+    /// tracing_thresh: the smallest noise counted (osnoise).
+    pub threshold_us: Option<u64>,
+    pub comm: Option<String>,
+    pub hist: bool,
 }
 
 /// `ftr latency`'s display options (perf ftrace latency's spelling).
@@ -160,6 +182,8 @@ Usage:
   ftr profile [OPTIONS] [-G FUNC]... [--folded] [--] [COMMAND [ARGS...]]
   ftr report [--errno-names] [-O OPT]... [FILE|-]
   ftr report --profile [-s KEY] | --folded | --latency [-T FUNC] [FILE|-]
+  ftr osnoise [OPTIONS] [--] [COMMAND [ARGS...]]
+  ftr timerlat [OPTIONS] [--] [COMMAND [ARGS...]]
   ftr list syscalls|events|tracers|functions [GLOB]
   ftr reset
 
@@ -177,6 +201,20 @@ Syscall mode (ftr trace):
       --hist              add the distribution of durations (4 rows per power
                           of two, percentiles, the slowest call) to the summary
   -T, --time              absolute timestamps (the trace clock, ms)
+
+Noise (ftr osnoise, ftr timerlat; Linux 5.14+ with CONFIG_OSNOISE_TRACER):
+  -C, --cpus LIST         CPUs to measure (default: all)
+      --period US         osnoise: period (1000000); timerlat: timer period (1000)
+      --runtime US        osnoise: measured part of each period (900000)
+      --stop-us US        osnoise: stop when one noise lasts US or more
+      --stop-total-us US  osnoise: stop when a period's noise adds up to US
+      --threshold US      osnoise: the smallest noise counted (tracing_thresh;
+                          0: the kernel's 5 us)
+      --comm GLOB         osnoise: show only threads named GLOB (all are measured)
+      --irq-stop-us US    timerlat: stop when the timer irq's latency reaches US
+      --thread-stop-us US timerlat: stop when the timer thread's latency reaches US
+  -d, --duration TIME     stop after TIME (30, 30s, 5m, 1h, 1d)
+      --hist              add the distribution of noise durations (latencies)
 
 Graph mode (the default mode):
   -G, --graph-funcs FUNC  graph the calls under FUNC (repeatable, globs)
@@ -245,6 +283,8 @@ pub fn parse(args: Vec<OsString>) -> Result<Command> {
     let rest = || args[1..].to_vec();
     match first {
         "trace" => parse_trace(rest()),
+        "osnoise" => parse_noise(rest(), crate::noise::Tracer::Osnoise),
+        "timerlat" => parse_noise(rest(), crate::noise::Tracer::Timerlat),
         "graph" => parse_graph(rest()),
         "report" => parse_report(rest()),
         "latency" => parse_latency(rest()),
@@ -328,6 +368,102 @@ fn new_target() -> (Target, OutputArgs) {
         color: ColorChoice::Auto,
     };
     (target, output)
+}
+
+/// `-d 30`, `-d 30s`, `-d 5m`, `-d 1h`, `-d 1d`: rtla's durations.
+fn rtla_duration(text: &str) -> Result<Duration> {
+    let t = text.trim();
+    let (num, unit) = match t.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => {
+            let unit = match c {
+                's' => 1.0,
+                'm' => 60.0,
+                'h' => 3600.0,
+                'd' => 86400.0,
+                _ => {
+                    return Err(Error::usage(format!(
+                        "-d {text}: expected seconds, or a number with s, m, h or d"
+                    )))
+                }
+            };
+            (&t[..i], unit)
+        }
+        _ => (t, 1.0),
+    };
+    duration(num, unit, "-d")
+}
+
+fn parse_noise(args: Vec<OsString>, tracer: crate::noise::Tracer) -> Result<Command> {
+    use crate::noise::Tracer;
+    let (mut target, mut output) = new_target();
+    let mut n = NoiseArgs {
+        tracer,
+        target: Target::default(),
+        output: OutputArgs {
+            file: None,
+            pager: true,
+            color: ColorChoice::Auto,
+        },
+        cpus: None,
+        period_us: None,
+        runtime_us: None,
+        stop_us: None,
+        stop_total_us: None,
+        threshold_us: None,
+        comm: None,
+        hist: false,
+    };
+    let us = |parser: &mut lexopt::Parser, flag: &str| -> Result<Option<u64>> {
+        let v = string(parser, flag)?;
+        Ok(Some(integer(&v, flag)?))
+    };
+    let mut parser = lexopt::Parser::from_args(args);
+    while let Some(arg) = next(&mut parser)? {
+        let key = match arg {
+            Opt::Key(key) => key,
+            Opt::Value(v) => {
+                target.command.push(v);
+                target.command.extend(parser.raw_args()?);
+                continue;
+            }
+        };
+        match (key.as_str(), tracer) {
+            ("p" | "pid" | "a" | "all-cpus" | "inherit" | "no-inherit", _) => {
+                return Err(Error::usage(format!(
+                    "ftr {}: measures whole CPUs; -{key} does not apply (--cpus picks them)",
+                    if tracer == Tracer::Osnoise {
+                        "osnoise"
+                    } else {
+                        "timerlat"
+                    }
+                )))
+            }
+            _ if common(&key, &mut parser, &mut target, &mut output)? => {}
+            ("C" | "cpus", _) => n.cpus = Some(string(&mut parser, "--cpus")?),
+            ("period", _) => n.period_us = us(&mut parser, "--period")?,
+            ("runtime", Tracer::Osnoise) => n.runtime_us = us(&mut parser, "--runtime")?,
+            ("stop-us", Tracer::Osnoise) => n.stop_us = us(&mut parser, "--stop-us")?,
+            ("stop-total-us", Tracer::Osnoise) => {
+                n.stop_total_us = us(&mut parser, "--stop-total-us")?
+            }
+            ("threshold", Tracer::Osnoise) => n.threshold_us = us(&mut parser, "--threshold")?,
+            ("comm", Tracer::Osnoise) => n.comm = Some(string(&mut parser, "--comm")?),
+            ("irq-stop-us", Tracer::Timerlat) => n.stop_us = us(&mut parser, "--irq-stop-us")?,
+            ("thread-stop-us", Tracer::Timerlat) => {
+                n.stop_total_us = us(&mut parser, "--thread-stop-us")?
+            }
+            ("d" | "duration", _) => {
+                target.timeout = Some(rtla_duration(&string(&mut parser, "-d")?)?)
+            }
+            ("hist", _) => n.hist = true,
+            ("h" | "help", _) => return Ok(Command::Help),
+            _ => return Err(unknown(&key)),
+        }
+    }
+    target.system_wide = true;
+    n.target = target;
+    n.output = output;
+    Ok(Command::Noise(n))
 }
 
 fn parse_trace(args: Vec<OsString>) -> Result<Command> {

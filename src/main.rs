@@ -18,6 +18,7 @@ mod kallsyms;
 mod list;
 mod mapped;
 mod names;
+mod noise;
 mod output;
 mod reader;
 mod ringbuf;
@@ -57,6 +58,7 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<i32> {
             Ok(0)
         }
         Command::Trace(args) => syscalls::run(args),
+        Command::Noise(args) => noise::run(args),
         Command::Graph(args) => graph::run(*args),
         Command::Report(args) => graph::report(args),
         Command::List { what, glob } => list::run(what, glob.as_deref()),

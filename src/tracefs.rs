@@ -76,7 +76,7 @@ impl Tracefs {
 
     pub fn read(&self, rel: &str) -> Result<String> {
         let path = self.path(rel);
-        fs::read_to_string(&path).map_err(|e| match e.kind() {
+        read_file(&path).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => missing(&path),
             _ => Error::io("read", &path, &e),
         })
@@ -88,6 +88,25 @@ impl Tracefs {
             let _ = nix::mount::umount(&self.root);
         }
     }
+}
+
+/// Reads a tracefs file in reads of 64 KiB: some files refuse a read
+/// smaller than their whole content (osnoise/cpus answers EINVAL), which
+/// `fs::read_to_string`'s first small read can be.
+pub fn read_file(path: &Path) -> io::Result<String> {
+    use std::io::Read;
+    let mut file = fs::File::open(path)?;
+    let mut text = Vec::new();
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => text.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(text).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 /// Writes a knob's file (for `session`, the one writer).

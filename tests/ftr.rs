@@ -1248,6 +1248,33 @@ fn attached_descriptors_show_their_files() {
 
 #[test]
 #[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn osnoise_without_the_tracer_is_one_line_and_changes_nothing() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    let tracers = fs::read_to_string(Path::new(T).join("available_tracers")).unwrap();
+    for (mode, tracer) in [("osnoise", "osnoise"), ("timerlat", "timerlat")] {
+        let (code, out, err) = run(ftr().args([mode, "-d", "1", "--cpus", "0"]));
+        if tracers.split_whitespace().any(|t| t == tracer) {
+            // A kernel that has it: one second of CPU 0, and its table.
+            assert_eq!(code, 0, "{err}");
+            assert!(out.contains("\n  0 "), "CPU 0's row: {out}");
+        } else {
+            // This machine's 6.18 has neither.
+            assert_eq!(code, 125, "{err}");
+            assert_eq!(err.lines().count(), 1, "one line: {err}");
+            assert!(
+                err.contains(&format!("this kernel has no {tracer} tracer"))
+                    && err.contains("CONFIG_")
+                    && err.contains("linux-image-rt-amd64"),
+                "{err}"
+            );
+        }
+        assert_same(&before, mode);
+    }
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn reset_removes_a_dead_ftrs_probes_and_no_other() {
     let _g = tracing_machine();
     let before = snapshot();
@@ -1682,11 +1709,17 @@ fn list_syscalls() {
 fn parser_options() -> Vec<String> {
     let src = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli.rs")).unwrap();
     let mut opts = Vec::new();
-    for line in src
-        .lines()
-        .filter(|l| l.trim_start().starts_with('"') && l.contains("=>"))
-    {
-        let arms = line.split("=>").next().unwrap();
+    for line in src.lines().filter(|l| {
+        let l = l.trim_start();
+        (l.starts_with('"') || l.starts_with("(\"")) && l.contains("=>")
+    }) {
+        // `"a" | "b" => …`, or `("a" | "b", Mode) => …` where the options
+        // depend on the mode.
+        let arms = line.split("=>").next().unwrap().trim_start();
+        let arms = match arms.strip_prefix('(') {
+            Some(tuple) => tuple.split(',').next().unwrap(),
+            None => arms,
+        };
         for part in arms.split('|') {
             let name = part.trim().trim_matches('"');
             if name.is_empty() || name.contains(' ') || !part.trim().starts_with('"') {
@@ -1695,6 +1728,8 @@ fn parser_options() -> Vec<String> {
             // Mode and value names are not options.
             let values = [
                 "trace",
+                "osnoise",
+                "timerlat",
                 "graph",
                 "report",
                 "list",

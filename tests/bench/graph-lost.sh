@@ -7,7 +7,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-vmlinux=$(tests/vm/kernels.sh | grep 'linux-image-6.1\.' | head -1)
+vmlinux=$(tests/vm/kernels.sh | grep 'linux-image-6.1\.' | grep -v -- -rt- | head -1)
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet \
   --target x86_64-unknown-linux-gnu --target-dir target/static
 FTR_VM_TIMEOUT=900 tests/vm/run-guest.sh "$vmlinux" tests/bench/guest/graph-lost.sh \

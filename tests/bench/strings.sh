@@ -9,7 +9,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-vmlinux=$(tests/vm/kernels.sh | grep 'linux-image-6.1\.' | head -1)
+vmlinux=$(tests/vm/kernels.sh | grep 'linux-image-6.1\.' | grep -v -- -rt- | head -1)
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --release --quiet \
   --target x86_64-unknown-linux-gnu --target-dir target/static
 guest=$(mktemp /tmp/ftr-bench-strings.XXXXXX)

@@ -14,6 +14,8 @@
 # (b) trixie   linux-image-6.12.*-amd64, fetched through a PRIVATE apt source
 #     list; the system's apt sources are never changed.  The Debian mirror is
 #     the one the system's apt configuration already uses.
+# (c) bookworm linux-image-6.1.0-N-rt-amd64 (PREEMPT_RT; it has the osnoise
+#     and timerlat tracers the other two lack), printed last.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -164,6 +166,21 @@ get_bookworm() {
   echo "$CACHE/$pkg/vmlinux"
 }
 
+# ---- (c) bookworm 6.1 PREEMPT_RT: the osnoise and timerlat tracers -----------
+bookworm_rt_pkg() {
+  apt-cache depends linux-image-rt-amd64 2>/dev/null | sed -n 's/.*Depends: \(linux-image-6\.1\.0-[0-9]*-rt-amd64\)$/\1/p' | head -1 || true
+}
+
+get_bookworm_rt() {
+  local pkg
+  pkg=$(bookworm_rt_pkg)
+  if [ -z "$pkg" ]; then with_lock "$HOST_APT_LOCK" system_apt_update; pkg=$(bookworm_rt_pkg); fi
+  [ -n "$pkg" ] || { log "cannot find the bookworm rt kernel package"; return 1; }
+  with_lock "$LOCKS/$pkg.lock" fetch_kernel "$pkg"
+  link_atomic "$pkg" "$CACHE/6.1-rt"
+  echo "$CACHE/$pkg/vmlinux"
+}
+
 # ---- (b) trixie 6.12 via a private source list ------------------------------
 # $CACHE/apt-trixie holds the private sources.list, the lists apt fetches
 # for it and a MANIFEST of both; all of it is used under
@@ -217,3 +234,4 @@ get_trixie() { with_lock "$LOCKS/apt-trixie.lock" get_trixie_locked; }
 
 get_bookworm
 get_trixie
+get_bookworm_rt

@@ -11,7 +11,7 @@ probes_on() {
 }
 
 echo hello > /tmp/a.txt
-run strings-cat ftr trace -e openat,execve,read,close --no-pager -- cat /tmp/a.txt /tmp/missing
+run strings-cat ftr trace -e openat,execve,sendfile64,close --no-pager -- cat /tmp/a.txt /tmp/missing
 check strings-cat
 # A name in a page this process has not touched: the probe cannot read it.
 printf /tmp/a.txt > /tmp/name
