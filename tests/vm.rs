@@ -916,8 +916,24 @@ fn check_noise() {
         "irq max {irq_max} us vs the histogram's {hist_max}: {text}"
     );
 
+    // A thread latency threshold: stopped, with the noise before it.
+    let (text, _) = run.get("timerlat-stop");
+    assert!(
+        text.contains("tracing stopped: a thread latency of "),
+        "{text}"
+    );
+    assert!(text.contains("events just before, on CPU 1:"), "{text}");
+    assert!(
+        text.contains("ftr: tracing was stopped by the kernel"),
+        "{text}"
+    );
+
     let (text, _) = run.get("int");
-    assert!(text.contains("rc=0") && text.contains("KIND "), "{text}");
+    assert!(text.contains("rc=0"), "ftr's status after SIGINT: {text}");
+    assert!(
+        text.contains("CPU  PERIODS") && text.contains("KIND "),
+        "the tables after SIGINT: {text}"
+    );
     let (text, rc) = run.get("kill9");
     assert_eq!(rc, 0, "{text}");
     assert!(text.contains("tracer after kill -9: osnoise"), "{text}");

@@ -66,6 +66,9 @@ struct Noisy {
     knobs: Vec<(&'static str, String)>,
     /// The threshold that stops tracing, for the analysis (us).
     stop_us: Option<u64>,
+    /// Which stop thresholds are set (timerlat: irq, thread).
+    stop_irq: bool,
+    stop_thread: bool,
     comm: Option<String>,
     /// Noise shown live from this long on (the threshold; every event
     /// counts in the tables).
@@ -161,6 +164,8 @@ impl Noisy {
             tracer,
             knobs,
             stop_us: args.stop_us.or(args.stop_total_us),
+            stop_irq: args.stop_us.is_some(),
+            stop_thread: args.stop_total_us.is_some(),
             comm: args.comm.clone(),
             // tracing_thresh 0 means the kernel's 5 us.
             live_ns: args.threshold_us.filter(|&t| t > 0).unwrap_or(5) * 1000,
@@ -517,19 +522,32 @@ impl Mode for Noisy {
         if self.stopped {
             out.push(b'\n');
             let limit = self.stop_us.unwrap_or(0);
-            if self.tracer == Tracer::Timerlat {
-                if let Some((cpu, thread, ns)) = self.timerlat.worst() {
+            // The context whose threshold was set (both set: either).
+            let context = match (self.stop_irq, self.stop_thread) {
+                (true, false) => Some(false),
+                (false, true) => Some(true),
+                _ => None,
+            };
+            match (self.tracer, self.timerlat.worst(context)) {
+                (Tracer::Osnoise, _) => self.summary.stop_analysis(out, theme, limit),
+                // The largest latency is the one that crossed a threshold:
+                // the noise on its CPU before it is what delayed it.
+                (Tracer::Timerlat, Some((cpu, thread, ns))) => {
+                    theme.paint(out, theme.heading, b"tracing stopped: ");
                     let _ = std::io::Write::write_fmt(
                         out,
                         format_args!(
-                            "tracing stopped: a {} latency of {} on CPU {cpu} crossed {limit} us\n",
+                            "a {} latency of {} on CPU {cpu} (the kernel turned tracing off)\n",
                             if thread { "thread" } else { "irq" },
                             crate::hist::human_ns(ns)
                         ),
                     );
+                    self.summary.before(out, cpu, u64::MAX);
+                }
+                (Tracer::Timerlat, None) => {
+                    out.extend_from_slice(b"tracing stopped by the kernel before any activation\n")
                 }
             }
-            self.summary.stop_analysis(out, theme, limit);
         }
         let mut closing = vec![format!(
             "{} noise events, {} events lost",

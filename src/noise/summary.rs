@@ -298,7 +298,21 @@ impl Summary {
                 );
             }
         }
-        let _ = writeln!(out, "events just before, on CPU {}:", w.cpu);
+        self.before(out, w.cpu, end);
+    }
+
+    /// The noise events on `cpu` that began by `end`, oldest first.
+    pub fn before(&self, out: &mut Vec<u8>, cpu: u32, end: u64) {
+        let mut recent: Vec<&Noise> = self
+            .recent
+            .get(&cpu)
+            .map_or(Vec::new(), |r| r.iter().collect());
+        recent.sort_by_key(|n| n.start);
+        if recent.is_empty() {
+            let _ = writeln!(out, "no noise event recorded on CPU {cpu} before it");
+            return;
+        }
+        let _ = writeln!(out, "events just before, on CPU {cpu}:");
         for n in recent.iter().filter(|n| n.start <= end) {
             let _ = writeln!(
                 out,
@@ -412,11 +426,13 @@ impl Timerlat {
         }
     }
 
-    /// The CPU and context with the largest latency, and it.
-    pub fn worst(&self) -> Option<(u32, bool, u64)> {
+    /// The CPU and context (`thread`; None: either) with the largest
+    /// latency, and it.
+    pub fn worst(&self, thread: Option<bool>) -> Option<(u32, bool, u64)> {
         self.cpus
             .iter()
             .flat_map(|(&cpu, l)| [(cpu, false, l[0].max), (cpu, true, l[1].max)])
+            .filter(|w| thread.is_none_or(|t| t == w.1))
             .max_by_key(|w| w.2)
     }
 }
@@ -546,6 +562,7 @@ mod tests {
             row,
             ["0", "3", "|", "2.0", "1.0", "2.0", "3.0", "|", "20.0", "10.0", "20.0", "30.0"]
         );
-        assert_eq!(t.worst(), Some((0, true, 30_000)));
+        assert_eq!(t.worst(None), Some((0, true, 30_000)));
+        assert_eq!(t.worst(Some(false)), Some((0, false, 3000)));
     }
 }

@@ -67,6 +67,13 @@ rc=$?
 echo "==== BEGIN timerlat"; cat /tmp/tl.out /tmp/tl.err; echo "==== END timerlat rc=$rc"
 check timerlat
 
+# A thread latency threshold that the spinning thread's CPU crosses.
+ftr timerlat --cpus 1 --thread-stop-us 300 -d 20 -o /tmp/tls.out -- spin 20 1 2> /tmp/tls.err
+rc=$?
+echo "==== BEGIN timerlat-stop"; cat /tmp/tls.out /tmp/tls.err; echo "==== END timerlat-stop rc=$rc"
+pkill spin 2>/dev/null
+check timerlat-stop
+
 echo "==== BEGIN int"
 ftr osnoise --cpus 1 -o /tmp/int.out 2> /tmp/int.err &
 fpid=$!
@@ -74,7 +81,7 @@ running
 kill -INT $fpid
 wait $fpid
 echo "rc=$?"
-tail -3 /tmp/int.out; cat /tmp/int.err
+grep -E "^(CPU  PERIODS|KIND )" /tmp/int.out; tail -3 /tmp/int.out; cat /tmp/int.err
 echo "==== END int rc=0"
 check int
 
