@@ -66,7 +66,9 @@ struct Noisy {
     knobs: Vec<(&'static str, String)>,
     /// The threshold that stops tracing, for the analysis (us).
     stop_us: Option<u64>,
-    /// Which stop thresholds are set (timerlat: irq, thread).
+    /// Which stop thresholds are set: stop_tracing_us (osnoise: one
+    /// sample; timerlat: the irq), stop_tracing_total_us (osnoise: a
+    /// period's total; timerlat: the thread).
     stop_irq: bool,
     stop_thread: bool,
     comm: Option<String>,
@@ -220,9 +222,10 @@ impl Noisy {
         }
         if let Some((_, start, dur)) = l.sample.as_ref().filter(|t| t.0 == id) {
             let (start, duration) = (int(start), int(dur));
-            let stop_ns = match self.tracer {
-                Tracer::Osnoise => self.stop_us.map(|us| us * 1000),
-                Tracer::Timerlat => None,
+            // --stop-us: the first sample to reach it stopped tracing.
+            let stop_ns = match (self.tracer, self.stop_irq) {
+                (Tracer::Osnoise, true) => self.stop_us.map(|us| us * 1000),
+                _ => None,
             };
             self.summary.sample(
                 Sample {
@@ -529,7 +532,9 @@ impl Mode for Noisy {
                 _ => None,
             };
             match (self.tracer, self.timerlat.worst(context)) {
-                (Tracer::Osnoise, _) => self.summary.stop_analysis(out, theme, limit),
+                (Tracer::Osnoise, _) => {
+                    self.summary.stop_analysis(out, theme, limit, self.stop_irq)
+                }
                 // The largest latency is the one that crossed a threshold:
                 // the noise on its CPU before it is what delayed it.
                 (Tracer::Timerlat, Some((cpu, thread, ns))) => {

@@ -243,21 +243,31 @@ impl Summary {
     /// crossed the threshold, largest first, and the events just before it
     /// on its CPU. A source overlaps when its [start, start + duration]
     /// meets the sample's.
-    pub fn stop_analysis(&self, out: &mut Vec<u8>, theme: &Theme, limit_us: u64) {
+    /// `single`: the limit is one sample's (--stop-us), else a period's
+    /// total (--stop-total-us), for which the largest sample is analysed.
+    pub fn stop_analysis(&self, out: &mut Vec<u8>, theme: &Theme, limit_us: u64, single: bool) {
         let Some(w) = self.worst else {
             let _ = writeln!(
                 out,
-                "tracing stopped by the kernel, with no sample above {limit_us} us recorded"
+                "tracing stopped by the kernel, with no sample above the threshold recorded"
             );
             return;
         };
         theme.paint(out, theme.heading, b"tracing stopped: ");
-        let _ = writeln!(
-            out,
-            "a noise sample of {} on CPU {} crossed {limit_us} us (the kernel turned tracing off)",
-            hist::human_ns(w.duration),
-            w.cpu
-        );
+        let _ = match single {
+            true => writeln!(
+                out,
+                "a noise sample of {} on CPU {} crossed {limit_us} us (the kernel turned tracing off)",
+                hist::human_ns(w.duration),
+                w.cpu
+            ),
+            false => writeln!(
+                out,
+                "a period's noise crossed {limit_us} us in all (the kernel turned tracing off); its largest sample, {} on CPU {}:",
+                hist::human_ns(w.duration),
+                w.cpu
+            ),
+        };
         let mut recent: Vec<&Noise> = self
             .recent
             .get(&w.cpu)
@@ -514,7 +524,7 @@ mod tests {
             Some(100_000),
         );
         let mut out = Vec::new();
-        s.stop_analysis(&mut out, &Theme::plain(), 100);
+        s.stop_analysis(&mut out, &Theme::plain(), 100, true);
         let text = String::from_utf8(out).unwrap();
         assert!(
             text.contains("a noise sample of 905us on CPU 1 crossed 100 us"),
@@ -531,6 +541,14 @@ mod tests {
             "{text}"
         );
         assert!(first[2].starts_with("events just before"), "{text}");
+        // --stop-total-us: a period's total crossed it, not one sample.
+        let mut out = Vec::new();
+        s.stop_analysis(&mut out, &Theme::plain(), 100, false);
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("a period's noise crossed 100 us in all (the kernel turned tracing off); its largest sample, 905us on CPU 1:"),
+            "{text}"
+        );
         let mut s = Summary::default();
         s.sample(
             Sample {
@@ -541,7 +559,7 @@ mod tests {
             None,
         );
         let mut out = Vec::new();
-        s.stop_analysis(&mut out, &Theme::plain(), 100);
+        s.stop_analysis(&mut out, &Theme::plain(), 100, true);
         assert!(String::from_utf8(out)
             .unwrap()
             .contains("no source seen: hardware or firmware"));
