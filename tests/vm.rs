@@ -88,11 +88,12 @@ struct Run {
 }
 
 fn boot(ver: &str) -> Run {
-    // One boot runs every scenario: graph.sh's, then strings.sh's (which
-    // uses graph.sh's helpers); on the rt kernel, noise.sh's.
+    // One boot runs every scenario, after lib.sh's helpers: graph.sh's,
+    // then strings.sh's (which compares with graph.sh's snapshot); on the
+    // rt kernel, noise.sh's.
     let parts: &[&str] = match ver {
-        "6.1-rt" => &["noise.sh"],
-        _ => &["graph.sh", "strings.sh"],
+        "6.1-rt" => &["lib.sh", "noise.sh"],
+        _ => &["lib.sh", "graph.sh", "strings.sh"],
     };
     boot_with(ver, parts)
 }
@@ -144,6 +145,20 @@ fn boot_with(ver: &str, parts: &[&str]) -> Run {
 }
 
 impl Run {
+    /// Every way out left tracefs exactly as it was: at least `min`
+    /// snapshots, each `same`.
+    fn all_same(&self, ver: &str, min: usize) {
+        let snaps: Vec<&str> = self
+            .text
+            .lines()
+            .filter(|l| l.starts_with("SNAPSHOT "))
+            .collect();
+        assert!(snaps.len() >= min, "{ver}: snapshots taken:\n{}", self.text);
+        for s in &snaps {
+            assert!(s.ends_with(" same"), "{ver}: {s}\n{}", self.text);
+        }
+    }
+
     fn get(&self, name: &str) -> (&str, i32) {
         let (body, rc) = self
             .sections
@@ -186,16 +201,7 @@ fn noise(name: &str) -> bool {
 
 fn check(ver: &str) {
     let run = boot(ver);
-    // Every way out left tracefs exactly as it was.
-    let snaps: Vec<&str> = run
-        .text
-        .lines()
-        .filter(|l| l.starts_with("SNAPSHOT "))
-        .collect();
-    assert!(snaps.len() >= 20, "{ver}: snapshots taken:\n{}", run.text);
-    for s in &snaps {
-        assert!(s.ends_with(" same"), "{ver}: {s}\n{}", run.text);
-    }
+    run.all_same(ver, 20);
 
     // -G … depth=4 matches perf ftrace's structure for the same program.
     let (ftr, rc) = run.get("depth4");
@@ -821,15 +827,7 @@ fn source_rows(text: &str) -> Vec<(String, String, u64, f64)> {
 fn check_noise() {
     let ver = "6.1-rt";
     let run = boot(ver);
-    let snaps: Vec<&str> = run
-        .text
-        .lines()
-        .filter(|l| l.starts_with("SNAPSHOT "))
-        .collect();
-    assert!(snaps.len() >= 7, "{ver}: snapshots taken:\n{}", run.text);
-    for s in &snaps {
-        assert!(s.ends_with(" same"), "{ver}: {s}\n{}", run.text);
-    }
+    run.all_same(ver, 7);
 
     // A thread spinning on CPU 1: thread noise there, under its name, live
     // and in the table; its total is at most CPU 1's noise and at least half.

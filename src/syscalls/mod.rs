@@ -537,17 +537,21 @@ impl Tracer {
             Handler::Ignore => {}
             // The probe fires after the sys_enter record is written: its
             // strings belong to the call the task just entered.
-            Handler::Strings(i) => match self.pending.get_mut(&tid) {
-                Some(p) if p.sys == i && p.strings.is_none() => {
-                    let mut rec = self.spare.pop().unwrap_or_default();
-                    rec.clear();
-                    rec.extend_from_slice(data);
-                    p.strings = Some(rec);
+            Handler::Strings(i) => {
+                if self
+                    .pending
+                    .get(&tid)
+                    .is_some_and(|p| p.sys == i && p.strings.is_none())
+                {
+                    let rec = self.copy(data);
+                    if let Some(p) = self.pending.get_mut(&tid) {
+                        p.strings = Some(rec);
+                    }
                 }
-                _ => {}
-            },
+            }
             Handler::Enter(i) => {
                 let sys = &self.syscalls[i as usize];
+                let native = sys.native.is_some();
                 if sys.no_return {
                     self.unpaired += 1;
                     if !self.filtering() {
@@ -556,12 +560,7 @@ impl Tracer {
                     return;
                 }
                 // Strings the event carries itself: the whole record.
-                let strings = sys.native.is_some().then(|| {
-                    let mut rec = self.spare.pop().unwrap_or_default();
-                    rec.clear();
-                    rec.extend_from_slice(data);
-                    rec
-                });
+                let strings = native.then(|| self.copy(data));
                 let mut p = Pending {
                     sys: i,
                     ts: e.ts,
@@ -640,6 +639,14 @@ impl Tracer {
                 }
             }
         }
+    }
+
+    /// A copy of a record, in a spent buffer when there is one.
+    fn copy(&mut self, data: &[u8]) -> Vec<u8> {
+        let mut rec = self.spare.pop().unwrap_or_default();
+        rec.clear();
+        rec.extend_from_slice(data);
+        rec
     }
 
     /// What a finished call did to its process's descriptors, learnt once

@@ -1,10 +1,6 @@
 #!/bin/sh
 # Graph-mode scenarios for ftr on a stock kernel; run by tests/vm.rs through
-# run-guest.sh with a static ftr in /bin. Each scenario's output is framed by
-# `==== BEGIN name` / `==== END name rc=N`; tracefs snapshots are compared
-# after each way out and reported as `SNAPSHOT name same|DIFFERENT`.
-T=/sys/kernel/tracing
-cd /tmp
+# run-guest.sh with a static ftr in /bin, after lib.sh (run, check, settle).
 
 snap() {
   for f in current_tracer tracing_on set_event set_event_pid set_ftrace_filter set_ftrace_notrace \
@@ -18,20 +14,6 @@ snap() {
   for o in $T/options/*; do echo "$o=$(cat $o)"; done
   echo "instances: $(ls $T/instances)"
   echo "journals: $(ls /run/ftr 2>/dev/null)"
-}
-
-# Waits for ftr's detached clean-up child (it removes the journal last). Where
-# the graph runs in ftr's instance (6.12), removing it turns function_graph off,
-# which takes seconds under TCG.
-settle() {
-  i=0
-  while [ -n "$(ls /run/ftr 2>/dev/null)" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
-}
-
-check() { # name
-  settle
-  snap > /tmp/after
-  if cmp -s /tmp/before /tmp/after; then echo "SNAPSHOT $1 same"; else echo "SNAPSHOT $1 DIFFERENT"; diff /tmp/before /tmp/after | head -20; fi
 }
 
 # The tracer ftr runs: in its own instance where the kernel allows that (6.12),
@@ -48,13 +30,6 @@ armed() {
   i=0
   while [ "$(tracer_now)" != function_graph ] && [ $i -lt 150 ]; do sleep 0.2; i=$((i+1)); done
   sleep 1
-}
-
-run() { # name, command...
-  name=$1; shift
-  echo "==== BEGIN $name"
-  "$@" 2>&1
-  echo "==== END $name rc=$?"
 }
 
 # Not the defaults: ftr must put back these values, not defaults. (An explicit

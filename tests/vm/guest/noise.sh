@@ -1,11 +1,9 @@
 #!/bin/sh
 # osnoise and timerlat scenarios for ftr on Debian's PREEMPT_RT kernel (the
 # one of the test kernels with these tracers); run by tests/vm.rs through
-# run-guest.sh with a static ftr in /bin. Sections are framed as in graph.sh;
-# the osnoise knobs start at non-default values, and after every way out
+# run-guest.sh with a static ftr in /bin, after lib.sh (run, check, settle).
+# The osnoise knobs start at non-default values, and after every way out
 # they (and everything else snapshotted) must be back: `SNAPSHOT name same`.
-T=/sys/kernel/tracing
-cd /tmp
 snap() {
   for f in current_tracer tracing_on tracing_thresh set_event buffer_size_kb; do
     echo "== $f"; cat $T/$f
@@ -13,21 +11,6 @@ snap() {
   for f in $T/osnoise/*; do echo "$f=$(cat $f)"; done
   echo "instances: $(ls $T/instances)"
   echo "journals: $(ls /run/ftr 2>/dev/null)"
-}
-settle() {
-  i=0
-  while [ -n "$(ls /run/ftr 2>/dev/null)" ] && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done
-}
-check() { # name
-  settle
-  snap > /tmp/after
-  if cmp -s /tmp/before /tmp/after; then echo "SNAPSHOT $1 same"; else echo "SNAPSHOT $1 DIFFERENT"; diff /tmp/before /tmp/after | head -20; fi
-}
-run() { # name, command...
-  name=$1; shift
-  echo "==== BEGIN $name"
-  "$@" 2>&1
-  echo "==== END $name rc=$?"
 }
 # Waits until ftr's instance runs the tracer.
 running() {

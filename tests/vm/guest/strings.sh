@@ -1,6 +1,6 @@
 # String arguments of `ftr trace`, read by event probes. tests/vm.rs runs this
-# after graph.sh in the same boot and uses graph.sh's helpers (run, check,
-# settle) and its snapshot of the seeded tracefs; the other tool's kprobe that
+# after lib.sh and graph.sh in the same boot, with graph.sh's snapshot of the
+# seeded tracefs; the other tool's kprobe that
 # graph.sh added is still in dynamic_events.
 
 # Waits until ftr's probes are enabled in its instance.
