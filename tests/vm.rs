@@ -858,11 +858,12 @@ fn check_noise() {
         "only CPU 1 measured: {text}"
     );
 
-    // A stop below that noise: early, and the spinning thread named.
+    // A stop below that noise (its slices of CPU 1 last 3-15 ms under
+    // TCG; the timer interrupt under 2 ms): early, and the thread named.
     let (text, rc) = run.get("stop");
     assert_eq!(rc, 0, "{text}");
     assert!(
-        text.contains(" on CPU 1 crossed 20000 us (the kernel turned tracing off)"),
+        text.contains(" on CPU 1 crossed 4000 us (the kernel turned tracing off)"),
         "{text}"
     );
     let first = text

@@ -37,7 +37,7 @@ rc=$?
 echo "==== BEGIN spin"; cat /tmp/spin.out /tmp/spin.err; echo "==== END spin rc=$rc"
 check spin
 # A stop threshold below that noise: the kernel stops tracing early.
-ftr osnoise --cpus 1 --period 200000 --runtime 180000 --stop-us 20000 -d 20 -o /tmp/stop.out -- spin 20 1 2> /tmp/stop.err
+ftr osnoise --cpus 1 --period 200000 --runtime 180000 --stop-us 4000 -d 20 -o /tmp/stop.out -- spin 20 1 2> /tmp/stop.err
 rc=$?
 echo "==== BEGIN stop"; cat /tmp/stop.out /tmp/stop.err; echo "==== END stop rc=$rc"
 check stop
