@@ -858,12 +858,13 @@ fn check_noise() {
         "only CPU 1 measured: {text}"
     );
 
-    // A stop below that noise (its slices of CPU 1 last 3-15 ms under
-    // TCG; the timer interrupt under 2 ms): early, and the thread named.
+    // A stop below that noise (bursts of 60 ms at SCHED_FIFO, above the
+    // few ms a TCG vCPU stalls or an interrupt takes): early, and the
+    // thread named.
     let (text, rc) = run.get("stop");
     assert_eq!(rc, 0, "{text}");
     assert!(
-        text.contains(" on CPU 1 crossed 4000 us (the kernel turned tracing off)"),
+        text.contains(" on CPU 1 crossed 30000 us (the kernel turned tracing off)"),
         "{text}"
     );
     let first = text
@@ -872,10 +873,16 @@ fn check_noise() {
         .nth(1)
         .unwrap_or_else(|| panic!("{text}"));
     assert!(first.contains(" spin/"), "{first}\n{text}");
-    assert!(
-        cpu_row(text, 1)[1] < 50.0,
-        "stopped well before 20 s: {text}"
-    );
+    // Well before 20 s (100 periods); often in the first, which then
+    // never ends and leaves the tables empty.
+    if text.contains("\n  1 ") {
+        assert!(
+            cpu_row(text, 1)[1] < 50.0,
+            "stopped well before 20 s: {text}"
+        );
+    } else {
+        assert!(text.contains("no period ended"), "{text}");
+    }
     assert!(
         text.contains("ftr: tracing was stopped by the kernel"),
         "{text}"

@@ -176,6 +176,9 @@ impl Summary {
             theme.heading,
             b"CPU  PERIODS   RUNTIME(us)     NOISE(us)  %CPU AVAIL  MAX NOISE(us)  MAX SINGLE(us)      HW     NMI     IRQ    SIRQ  THREAD\n",
         );
+        if self.cpus.is_empty() {
+            out.extend_from_slice(b"  (no period ended: the kernel summarizes each at its end)\n");
+        }
         let mut cpus: Vec<_> = self.cpus.iter().collect();
         cpus.sort_by_key(|(c, _)| **c);
         for (cpu, t) in cpus {
