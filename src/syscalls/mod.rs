@@ -555,7 +555,7 @@ impl Tracer {
                 if sys.no_return {
                     self.unpaired += 1;
                     if !self.filtering() {
-                        self.show(tid, i, e.ts, None, Some(data), None);
+                        self.show(tid, i, e.ts, None, Some(data), None, None);
                     }
                     return;
                 }
@@ -607,7 +607,7 @@ impl Tracer {
                         if !self.filtering()
                             || (self.failures_only && self.min_ns == 0 && (-4095..0).contains(&ret))
                         {
-                            self.show(tid, i, e.ts, None, None, Some(ret));
+                            self.show(tid, i, e.ts, None, None, Some(ret), None);
                         }
                     }
                 }
@@ -711,23 +711,12 @@ impl Tracer {
     /// Shows a call whose entry was seen, with its strings.
     fn show_pending(&mut self, tid: i32, p: &Pending, dur: Option<u64>, ret: Option<i64>) {
         let strings = p.strings.as_deref();
-        self.show_with(tid, p.sys, p.ts, dur, Some(&p.rec[..p.len]), ret, strings);
+        self.show(tid, p.sys, p.ts, dur, Some(&p.rec[..p.len]), ret, strings);
     }
 
-    fn show(
-        &mut self,
-        tid: i32,
-        sys: u32,
-        ts: u64,
-        dur: Option<u64>,
-        enter: Option<&[u8]>,
-        ret: Option<i64>,
-    ) {
-        self.show_with(tid, sys, ts, dur, enter, ret, None)
-    }
-
+    /// Shows a call; `strings` is its probe's record, when it has one.
     #[allow(clippy::too_many_arguments)]
-    fn show_with(
+    fn show(
         &mut self,
         tid: i32,
         sys: u32,
