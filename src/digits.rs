@@ -1,26 +1,40 @@
-//! Decimal numbers written straight into an output buffer: the per-line
-//! columns of the renderers, where `write!` and its formatter machinery
-//! cost more than the rest of the line.
+//! Decimal numbers and padding written straight into an output buffer:
+//! the per-line columns of the renderers, where `write!` and its formatter
+//! machinery cost more than the rest of the line. Short pieces are written
+//! as fixed-size moves and then cut to length, which the compiler inlines,
+//! instead of a library copy per piece.
 
 /// Appends `v` in decimal.
+#[inline]
 pub fn push(out: &mut Vec<u8>, v: u64) {
+    let n = len(v);
     let mut buf = [0u8; 20];
-    let mut at = buf.len();
     let mut v = v;
-    loop {
-        at -= 1;
+    for at in (0..n).rev() {
         buf[at] = b'0' + (v % 10) as u8;
         v /= 10;
-        if v == 0 {
-            break;
-        }
     }
-    out.extend_from_slice(&buf[at..]);
+    let start = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(start + n);
+}
+
+/// Appends `n` spaces.
+#[inline]
+pub fn spaces(out: &mut Vec<u8>, n: usize) {
+    const SPACES: [u8; 32] = [b' '; 32];
+    if n <= SPACES.len() {
+        let start = out.len();
+        out.extend_from_slice(&SPACES);
+        out.truncate(start + n);
+    } else {
+        out.resize(out.len() + n, b' ');
+    }
 }
 
 /// Appends `v` in decimal, right-aligned in `width` columns (`{v:>width$}`).
 pub fn push_right(out: &mut Vec<u8>, v: u64, width: usize) {
-    out.resize(out.len() + width.saturating_sub(len(v)), b' ');
+    spaces(out, width.saturating_sub(len(v)));
     push(out, v);
 }
 
@@ -39,6 +53,7 @@ pub fn push_signed(out: &mut Vec<u8>, v: i64) {
 }
 
 /// The number of decimal digits of `v`.
+#[inline]
 pub fn len(v: u64) -> usize {
     let mut n = 1;
     let mut v = v;
@@ -52,6 +67,16 @@ pub fn len(v: u64) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spaces_of_any_count() {
+        for n in [0, 1, 31, 32, 33, 100] {
+            let mut out = b"x".to_vec();
+            spaces(&mut out, n);
+            assert_eq!(out.len(), n + 1);
+            assert!(out[1..].iter().all(|&b| b == b' '));
+        }
+    }
 
     #[test]
     fn same_as_the_formatter() {

@@ -33,7 +33,7 @@ pub struct Sym<'a> {
     pub size: u64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Symbols {
     arena: String,
     /// Sorted by address; aliases keep their file order.
@@ -48,6 +48,16 @@ pub struct Symbols {
 struct Cache(Box<[std::cell::Cell<(u64, u32, u32)>]>);
 
 const CACHE_SLOTS: usize = 4096;
+
+/// Names up to this long are copied as one fixed-size move.
+const SHORT: usize = 32;
+
+/// A copy starts with an empty cache (each thread printing has its own).
+impl Clone for Cache {
+    fn clone(&self) -> Cache {
+        Cache::default()
+    }
+}
 
 impl Default for Cache {
     fn default() -> Cache {
@@ -81,6 +91,8 @@ impl Symbols {
         }
         // Stable: aliases stay in file order, so the first one wins.
         syms.entries.sort_by_key(|e| e.addr);
+        // Room to copy any name as one fixed-size move (`write_name`).
+        syms.arena.push_str(&" ".repeat(SHORT));
         syms
     }
 
@@ -106,15 +118,7 @@ impl Symbols {
 
     /// The symbol that `addr` falls in, if any symbol starts at or below it.
     pub fn lookup(&self, addr: u64) -> Option<Sym<'_>> {
-        let slot = &self.cache.0[(addr as usize >> 4) % CACHE_SLOTS];
-        let (first, after) = match slot.get() {
-            (a, first, after) if a == addr && addr != 0 => (first as usize, after as usize),
-            _ => {
-                let (first, after) = self.search(addr)?;
-                slot.set((addr, first as u32, after as u32));
-                (first, after)
-            }
-        };
+        let (first, after) = self.find(addr)?;
         let e = self.entries[first];
         let size = self.entries[after..]
             .first()
@@ -125,6 +129,39 @@ impl Symbols {
             offset: addr - e.addr,
             size,
         })
+    }
+
+    /// Appends the bare name of the symbol `addr` falls in, and gives the
+    /// rest of what `%ps` prints (` [mod]`, or nothing); None if no symbol
+    /// covers `addr`.
+    #[inline]
+    pub fn write_name(&self, out: &mut Vec<u8>, addr: u64) -> Option<&str> {
+        let (first, _) = self.find(addr)?;
+        let e = self.entries[first];
+        let (start, end) = (e.name as usize, e.name_end as usize);
+        match self.arena.as_bytes().get(start..start + SHORT) {
+            Some(block) if end - start <= SHORT => {
+                let at = out.len();
+                out.extend_from_slice(block);
+                out.truncate(at + end - start);
+            }
+            _ => out.extend_from_slice(&self.arena.as_bytes()[start..end]),
+        }
+        self.arena.get(end..e.with_module as usize)
+    }
+
+    /// [`Self::search`] through the cache.
+    #[inline]
+    fn find(&self, addr: u64) -> Option<(usize, usize)> {
+        let slot = &self.cache.0[(addr as usize >> 4) % CACHE_SLOTS];
+        match slot.get() {
+            (a, first, after) if a == addr && addr != 0 => Some((first as usize, after as usize)),
+            _ => {
+                let (first, after) = self.search(addr)?;
+                slot.set((addr, first as u32, after as u32));
+                Some((first, after))
+            }
+        }
     }
 
     /// The first alias of the symbol `addr` falls in, and the index after
@@ -206,6 +243,18 @@ ffffffffc0100400 t p9_client_flush\t[9pnet]
         s.write_ps_offset(&mut out, 0xffffffffc0100010);
         assert_eq!(out, b"p9_client_rpc+0x10/0x400 [9pnet]");
         assert_eq!(s.lookup(0xffffffffc0100010).unwrap().name, "p9_client_rpc");
+    }
+
+    #[test]
+    fn names_short_and_long() {
+        let long = "x".repeat(SHORT + 5);
+        let s = Symbols::parse(&format!("{TEXT}ffffffffc0200000 t {long}\n"));
+        let mut out = b">".to_vec();
+        assert_eq!(s.write_name(&mut out, 0xffffffff81001014), Some(""));
+        assert_eq!(s.write_name(&mut out, 0xffffffffc0100010), Some(" [9pnet]"));
+        assert_eq!(s.write_name(&mut out, 0xffffffffc0200000), Some(""));
+        assert_eq!(out, format!(">do_onep9_client_rpc{long}").as_bytes());
+        assert_eq!(s.write_name(&mut out, 0x10), None);
     }
 
     #[test]

@@ -49,22 +49,6 @@ impl Mapped {
     }
 }
 
-/// Maps the pages of `bytes` (part of a mapping) now, in the calling
-/// thread, instead of one fault at a time in the thread that reads them.
-/// A hint: kernels before 5.14 have no MADV_POPULATE_READ and skip it.
-pub fn prefault(bytes: &[u8]) {
-    const MADV_POPULATE_READ: libc::c_int = 22;
-    // SAFETY: sysconf has no preconditions.
-    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-        n if n > 0 => n as usize,
-        _ => return,
-    };
-    let start = bytes.as_ptr() as usize & !(page - 1);
-    let end = bytes.as_ptr() as usize + bytes.len();
-    // SAFETY: advice on pages that are mapped (they hold `bytes`); reads nothing.
-    let _ = unsafe { libc::madvise(start as *mut libc::c_void, end - start, MADV_POPULATE_READ) };
-}
-
 impl Deref for Mapped {
     type Target = [u8];
 

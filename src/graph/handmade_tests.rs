@@ -11,8 +11,10 @@
 use super::kernel_text::{Cmdlines, Kernel, KernelText, Options, RetvalStyle, Tracer};
 use super::records::Layouts;
 use super::stream::Stream;
+use super::view::recolor;
 use crate::format::Format;
 use crate::kallsyms::Symbols;
+use crate::style::Theme;
 
 const COMMON: &str = "\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
 \tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n";
@@ -122,15 +124,30 @@ fn exit(func: &str, depth: i32, retval: u64, ns: u64) -> Vec<u8> {
     r
 }
 
-/// Prints records of CPU `cpu` through a [`Stream`], then finishes.
-fn render(text: KernelText, cpu: u32, records: &[(u64, Vec<u8>)]) -> String {
-    let mut stream = Stream::new(text);
-    for (ts, r) in records {
-        stream.push(cpu, *ts, r);
+/// Prints records of CPU `cpu` through a [`Stream`], then finishes. Also
+/// checks that the same records in color (with and without errno names)
+/// are the colored text of their plain text, tallies included.
+fn render(options: &str, style: RetvalStyle, cpu: u32, records: &[(u64, Vec<u8>)]) -> String {
+    let print = |text: KernelText| {
+        let mut stream = Stream::new(text);
+        for (ts, r) in records {
+            stream.push(cpu, *ts, r);
+        }
+        let mut out = Vec::new();
+        stream.finish(&mut out);
+        (out, stream.sink().take_tally())
+    };
+    let (plain, _) = print(text(options, style));
+    for errno_names in [false, true] {
+        let theme = Theme::color();
+        let colored = print(text(options, style).styled(theme, errno_names));
+        assert_eq!(
+            colored,
+            recolor(&plain, theme, errno_names),
+            "colored records differ from their colored text"
+        );
     }
-    let mut out = Vec::new();
-    stream.finish(&mut out);
-    String::from_utf8(out).expect("utf-8")
+    String::from_utf8(plain).expect("utf-8")
 }
 
 const RETVAL: &str = "funcgraph-retval\n";
@@ -138,7 +155,8 @@ const RETVAL: &str = "funcgraph-retval\n";
 #[test]
 fn retvals_6_5_to_6_12_print_with_equals() {
     let got = render(
-        text(RETVAL, RetvalStyle::Equals),
+        RETVAL,
+        RetvalStyle::Equals,
         0,
         &[
             (1, entry("cpu_cgroup_can_attach", 0)),
@@ -166,7 +184,7 @@ fn return_line(options: &str, func: &str, v: i64, ns: u64) -> String {
         (3, exit("the_end", 1, 0, 100)),
         (4, exit(func, 0, v as u64, ns)),
     ];
-    let got = render(text(options, RetvalStyle::Ret), 1, &records);
+    let got = render(options, RetvalStyle::Ret, 1, &records);
     got.lines().last().unwrap_or_default().to_string()
 }
 
@@ -186,7 +204,8 @@ fn retvals_since_6_13_print_with_ret() {
         " 1)   3.001 us    |  } /* load_misc_binary ret=-8 */"
     );
     let leaf = render(
-        text("funcgraph-retval\nfuncgraph-retval-hex\n", RetvalStyle::Ret),
+        "funcgraph-retval\nfuncgraph-retval-hex\n",
+        RetvalStyle::Ret,
         1,
         &[
             (1, entry("__kmalloc", 0)),
@@ -204,7 +223,8 @@ fn return_addresses_and_retvals_as_on_7_1() {
     let options = "funcgraph-retval\nfuncgraph-retaddr\nfuncgraph-proc\nfuncgraph-abstime\n";
     let ts = 11_469_356_000;
     let got = render(
-        text(options, RetvalStyle::Ret),
+        options,
+        RetvalStyle::Ret,
         0,
         &[
             (

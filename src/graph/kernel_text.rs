@@ -20,8 +20,11 @@ use std::ops::Range;
 
 use super::events::EventText;
 use super::records::{Body, Common, Entry, Exit, Layouts, Record};
-use crate::digits;
+use super::render::errno_of;
+use super::view::Tally;
 use crate::kallsyms::Symbols;
+use crate::style::{Theme, RESET};
+use crate::{digits, errno};
 
 /// The kernel's FTRACE_RETFUNC_DEPTH: depths it remembers functions at.
 const RETFUNC_DEPTH: usize = 50;
@@ -156,7 +159,7 @@ pub enum Tracer {
 }
 
 /// `saved_cmdlines`: pid to comm, as trace_find_cmdline answers it.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Cmdlines {
     /// Sorted by pid.
     entries: Vec<(i32, Box<str>)>,
@@ -195,7 +198,7 @@ impl Cmdlines {
 
 /// What the kernel knows besides the records: the things a buffer's text
 /// depends on, read once.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Kernel {
     pub layouts: Layouts,
     pub symbols: Symbols,
@@ -253,6 +256,105 @@ enum Cell {
 pub struct KernelText {
     printer: Printer,
     cpus: Vec<CpuState>,
+    /// Lost events and errno return values printed so far.
+    tally: Tally,
+}
+
+/// The styles of a line's pieces, written as the pieces are: the pieces
+/// and styles [`super::render::Renderer`] finds in a text trace, so that
+/// the colored text of records is the colored text of their plain text
+/// (a test holds the two equal). With [`Theme::plain`] every style is
+/// empty and the bytes are the kernel's.
+struct Pen {
+    theme: Theme,
+    /// Add the errno's name after an errno return value (`-12 ENOMEM`).
+    errno_names: bool,
+}
+
+impl Pen {
+    /// `bytes` in `style`; an empty piece gets no escapes.
+    #[inline]
+    fn put(&self, out: &mut Vec<u8>, style: &str, bytes: &[u8]) {
+        if bytes.is_empty() {
+            return;
+        }
+        let at = self.open(out, style);
+        out.extend_from_slice(bytes);
+        self.close(out, style, at);
+    }
+
+    /// Starts a piece in `style` that the caller writes; gives where it
+    /// started, for [`Pen::close`].
+    #[inline]
+    fn open(&self, out: &mut Vec<u8>, style: &str) -> usize {
+        let at = out.len();
+        if !style.is_empty() {
+            out.extend_from_slice(style.as_bytes());
+        }
+        at
+    }
+
+    /// Ends the piece begun at `at` (an empty one leaves nothing).
+    #[inline]
+    fn close(&self, out: &mut Vec<u8>, style: &str, at: usize) {
+        if style.is_empty() {
+            return;
+        }
+        if out.len() == at + style.len() {
+            out.truncate(at);
+        } else {
+            out.extend_from_slice(RESET.as_bytes());
+        }
+    }
+
+    fn plain() -> Pen {
+        Pen {
+            theme: Theme::plain(),
+            errno_names: false,
+        }
+    }
+
+    /// ` N) `: the CPU right-aligned in `width` columns.
+    fn cpu_column(&self, width: usize, cpu: usize, out: &mut Vec<u8>) {
+        out.push(b' ');
+        digits::spaces(out, width.saturating_sub(digits::len(cpu as u64)));
+        let at = self.open(out, self.theme.cpu);
+        digits::push(out, cpu as u64);
+        self.close(out, self.theme.cpu, at);
+        out.extend_from_slice(b") ");
+    }
+
+    /// `comm-pid` centred in 14 columns, the comm cut to 7 bytes.
+    fn proc_column(&self, cmdlines: &Cmdlines, pid: i32, out: &mut Vec<u8>) {
+        let comm = cmdlines.comm(pid).as_bytes();
+        let comm = &comm[..comm.len().min(PROC_COMM_MAX)];
+        let digits = decimal_len(pid);
+        let spaces = PROCINFO_WIDTH.saturating_sub(comm.len() + digits + 1);
+        digits::spaces(out, spaces / 2);
+        let at = self.open(out, self.theme.task);
+        out.extend_from_slice(comm);
+        out.push(b'-');
+        digits::push_signed(out, pid.into());
+        self.close(out, self.theme.task, at);
+        digits::spaces(out, spaces - spaces / 2);
+    }
+
+    /// Text written from `at` on (up to the line's end) in `style`: the
+    /// style goes in front once the text is known. Text that is not UTF-8
+    /// stays unstyled, as the renderer leaves such lines; a newline in it
+    /// (a trace_marker text) ends the style, as it ends the renderer's line.
+    fn wrap(&self, out: &mut Vec<u8>, style: &str, at: usize) {
+        let text = &out[at..];
+        if style.is_empty() || text.is_empty() || std::str::from_utf8(text).is_err() {
+            return;
+        }
+        let end = text
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(out.len(), |p| at + p);
+        out.splice(end..end, RESET.bytes());
+        out.splice(at..at, style.bytes());
+    }
 }
 
 /// Everything that does not change while printing (records borrow from it
@@ -263,6 +365,7 @@ struct Printer {
     /// `__irqentry_text_start..__irqentry_text_end`, when kallsyms has it.
     irq_text: Option<Range<u64>>,
     cpu_width: usize,
+    pen: Pen,
 }
 
 impl KernelText {
@@ -281,8 +384,26 @@ impl KernelText {
                 events,
                 irq_text,
                 cpu_width,
+                pen: Pen {
+                    theme: Theme::plain(),
+                    errno_names: false,
+                },
             },
+            tally: Tally::default(),
         }
+    }
+
+    /// Writes the text in `theme`'s colors; `errno_names` adds the name
+    /// after an errno return value (`-12 ENOMEM`), which makes the text
+    /// differ from the kernel's.
+    pub fn styled(mut self, theme: Theme, errno_names: bool) -> KernelText {
+        self.printer.pen = Pen { theme, errno_names };
+        self
+    }
+
+    /// The lost events and errno return values printed since the last call.
+    pub fn take_tally(&mut self) -> Tally {
+        std::mem::take(&mut self.tally)
     }
 
     pub fn set_cmdlines(&mut self, cmdlines: Cmdlines) {
@@ -295,11 +416,16 @@ impl KernelText {
 
     /// `CPU:N [LOST M EVENTS]`: the kernel lost events on `cpu` here
     /// (`count` 0: it did not say how many).
-    pub fn lost(&self, cpu: u32, count: u64, out: &mut Vec<u8>) {
+    pub fn lost(&mut self, cpu: u32, count: u64, out: &mut Vec<u8>) {
+        self.tally.lost_mark(count);
+        let pen = &self.printer.pen;
+        let at = pen.open(out, pen.theme.lost);
         let _ = match count {
-            0 => writeln!(out, "CPU:{cpu} [LOST EVENTS]"),
-            n => writeln!(out, "CPU:{cpu} [LOST {n} EVENTS]"),
+            0 => write!(out, "CPU:{cpu} [LOST EVENTS]"),
+            n => write!(out, "CPU:{cpu} [LOST {n} EVENTS]"),
         };
+        pen.close(out, pen.theme.lost, at);
+        out.push(b'\n');
     }
 
     /// Prints the record `rec`, recorded on `cpu` at `ts` (ns). `next` is
@@ -335,11 +461,17 @@ impl KernelText {
                     .filter(|n| layouts.is_exit(n))
                     .and_then(|n| layouts.decode(n))
                     .and_then(|n| leaf_exit(&r, &e, &n));
-                p.entry(st, &line, &e, leaf, out);
+                if p.entry(st, &line, &e, leaf, out) {
+                    if let Some(x) = &leaf {
+                        p.count_errno(x, &mut self.tally);
+                    }
+                }
                 leaf.is_some()
             }
             (Tracer::FunctionGraph, Body::Exit(x)) => {
-                p.exit(st, &line, &x, out);
+                if p.exit(st, &line, &x, out) {
+                    p.count_errno(&x, &mut self.tally);
+                }
                 false
             }
             // The graph printer leaves function records to the default
@@ -359,6 +491,7 @@ impl KernelText {
 impl Printer {
     // ---- graph lines (print_graph_entry / _return / _comment) ----
 
+    /// True if it printed the line (funcgraph-irqs off hides irq code).
     fn entry(
         &self,
         state: &mut CpuState,
@@ -366,10 +499,11 @@ impl Printer {
         e: &Entry,
         leaf: Option<Exit>,
         out: &mut Vec<u8>,
-    ) {
+    ) -> bool {
         if self.irq_hidden_entry(state, e.func, e.depth) {
-            return;
+            return false;
         }
+        let t = &self.pen.theme;
         self.prologue(state, line, Some((IrqMark::Enter, e.func)), out);
         let slot = usize::try_from(e.depth).ok().filter(|&d| d < RETFUNC_DEPTH);
         match leaf {
@@ -381,11 +515,11 @@ impl Printer {
                 }
                 self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out);
                 indent(out, e.depth);
+                self.function(x.func, out);
+                self.pen.put(out, t.args, b"()");
+                self.pen.put(out, t.brace, b";");
                 if self.with_retval(&x) || (self.kernel.options.retaddr && e.retaddr.is_some()) {
-                    self.leaf_with_retval(e, &x, out);
-                } else {
-                    self.kernel.symbols.write_ps(out, x.func);
-                    out.extend_from_slice(b"();");
+                    self.leaf_comment(e, &x, out);
                 }
                 out.push(b'\n');
                 self.irq_marker(line, IrqMark::Return, x.func, out);
@@ -397,22 +531,46 @@ impl Printer {
                 }
                 self.duration(Cell::Blank, out);
                 indent(out, e.depth);
-                self.kernel.symbols.write_ps(out, e.func);
-                out.extend_from_slice(b"() {");
+                self.function(e.func, out);
+                self.pen.put(out, t.args, b"()");
+                out.push(b' ');
+                self.pen.put(out, t.brace, b"{");
                 if let (true, Some(ret)) = (self.kernel.options.retaddr, e.retaddr) {
-                    out.extend_from_slice(b" /* <-");
+                    out.push(b' ');
+                    let at = self.pen.open(out, t.tail);
+                    out.extend_from_slice(b"/* <-");
                     self.kernel.symbols.write_ps_offset(out, ret);
                     out.extend_from_slice(b" */");
+                    self.pen.close(out, t.tail, at);
                 }
                 out.push(b'\n');
             }
         }
+        true
     }
 
-    fn exit(&self, state: &mut CpuState, line: &Line, x: &Exit, out: &mut Vec<u8>) {
-        if self.irq_hidden_return(state, x.depth) {
-            return;
+    /// A function's name as `%ps` prints it, in the name's style and the
+    /// module's (`name [mod]`).
+    fn function(&self, addr: u64, out: &mut Vec<u8>) {
+        let t = &self.pen.theme;
+        let at = self.pen.open(out, t.func);
+        let module = self.kernel.symbols.write_name(out, addr);
+        if module.is_none() {
+            self.kernel.symbols.write_ps(out, addr); // the raw pointer
         }
+        self.pen.close(out, t.func, at);
+        if let Some(module) = module.and_then(|m| m.strip_prefix(' ')) {
+            out.push(b' ');
+            self.pen.put(out, t.module, module.as_bytes());
+        }
+    }
+
+    /// True if it printed the line.
+    fn exit(&self, state: &mut CpuState, line: &Line, x: &Exit, out: &mut Vec<u8>) -> bool {
+        if self.irq_hidden_return(state, x.depth) {
+            return false;
+        }
+        let t = &self.pen.theme;
         // Comments after a return sit at the level of its brace.
         state.depth = x.depth - 1;
         let mut matched = true;
@@ -423,21 +581,38 @@ impl Printer {
         self.prologue(state, line, None, out);
         self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out);
         indent(out, x.depth);
+        self.pen.put(out, t.brace, b"}");
         if self.with_retval(x) {
-            self.return_with_retval(x, out);
-        } else if matched && !self.kernel.options.tail {
-            out.push(b'}');
-        } else {
+            out.push(b' ');
+            let at = self.pen.open(out, t.tail);
+            out.extend_from_slice(b"/* ");
+            self.kernel.symbols.write_ps(out, x.func);
+            out.extend_from_slice(match self.kernel.retval_style {
+                RetvalStyle::Equals => b" = ",
+                RetvalStyle::Ret => b" ret=",
+            });
+            self.pen.close(out, t.tail, at);
+            self.retval(x.retval.unwrap_or(0), out);
+            self.pen.put(out, t.tail, b" */");
+        } else if !matched || self.kernel.options.tail {
             // Without its entry in the buffer the brace names its function.
-            out.extend_from_slice(b"} /* ");
+            out.push(b' ');
+            let at = self.pen.open(out, t.tail);
+            out.extend_from_slice(b"/* ");
             self.kernel.symbols.write_ps(out, x.func);
             out.extend_from_slice(b" */");
+            self.pen.close(out, t.tail, at);
         }
         out.push(b'\n');
         if self.kernel.options.overrun {
-            let _ = writeln!(out, " (Overruns: {})", x.overrun);
+            let style = if x.overrun > 0 { t.overrun } else { t.rule };
+            let at = self.pen.open(out, style);
+            let _ = write!(out, " (Overruns: {})", x.overrun);
+            self.pen.close(out, style, at);
+            out.push(b'\n');
         }
         self.irq_marker(line, IrqMark::Return, x.func, out);
+        true
     }
 
     fn comment(&self, state: &mut CpuState, line: &Line, body: &Body, out: &mut Vec<u8>) {
@@ -447,6 +622,7 @@ impl Printer {
         if depth > 0 {
             indent(out, depth + 1);
         }
+        let at = out.len();
         out.extend_from_slice(b"/* ");
         let start = out.len();
         self.event_text(body, out);
@@ -454,7 +630,9 @@ impl Printer {
         if out.len() > start && out.last() == Some(&b'\n') {
             out.pop();
         }
-        out.extend_from_slice(b" */\n");
+        out.extend_from_slice(b" */");
+        self.pen.wrap(out, self.pen.theme.event, at);
+        out.push(b'\n');
     }
 
     /// The body of a non-graph record, as its event's printer writes it.
@@ -475,57 +653,77 @@ impl Printer {
         self.kernel.options.retval && x.retval.is_some()
     }
 
-    /// A leaf with its return value and/or return address.
-    fn leaf_with_retval(&self, e: &Entry, x: &Exit, out: &mut Vec<u8>) {
+    /// A leaf's tail comment: its return value and/or return address.
+    fn leaf_comment(&self, e: &Entry, x: &Exit, out: &mut Vec<u8>) {
+        let tail = self.pen.theme.tail;
         let retval = x.retval.filter(|_| self.kernel.options.retval);
-        self.kernel.symbols.write_ps(out, x.func);
+        out.push(b' ');
+        let at = self.pen.open(out, tail);
         match self.kernel.retval_style {
             RetvalStyle::Equals => {
-                out.extend_from_slice(b"(); /* = ");
-                self.retval_number(retval.unwrap_or(0), out);
-                out.extend_from_slice(b" */");
+                out.extend_from_slice(b"/* = ");
+                self.pen.close(out, tail, at);
+                self.retval(retval.unwrap_or(0), out);
             }
             RetvalStyle::Ret => {
-                out.extend_from_slice(b"(); /*");
+                out.extend_from_slice(b"/*");
                 if let (true, Some(ret)) = (self.kernel.options.retaddr, e.retaddr) {
                     out.extend_from_slice(b" <-");
                     self.kernel.symbols.write_ps_offset(out, ret);
                 }
                 if let Some(v) = retval {
                     out.extend_from_slice(b" ret=");
-                    self.retval_number(v, out);
+                    self.pen.close(out, tail, at);
+                    self.retval(v, out);
+                } else {
+                    self.pen.close(out, tail, at);
                 }
-                out.extend_from_slice(b" */");
             }
         }
+        self.pen.put(out, tail, b" */");
     }
 
-    fn return_with_retval(&self, x: &Exit, out: &mut Vec<u8>) {
-        out.extend_from_slice(b"} /* ");
-        self.kernel.symbols.write_ps(out, x.func);
-        out.extend_from_slice(match self.kernel.retval_style {
-            RetvalStyle::Equals => b" = ",
-            RetvalStyle::Ret => b" ret=",
-        });
-        self.retval_number(x.retval.unwrap_or(0), out);
-        out.extend_from_slice(b" */");
-    }
-
-    /// An errno-looking value (also as a sign-extended 32-bit int) prints
-    /// as a negative decimal, anything else in hex; funcgraph-retval-hex
-    /// prints all in hex.
-    fn retval_number(&self, v: u64, out: &mut Vec<u8>) {
+    /// A return value, as the kernel prints it: an errno-looking value
+    /// (also as a sign-extended 32-bit int) as a negative decimal, anything
+    /// else in hex; funcgraph-retval-hex prints all in hex. An errno is
+    /// styled as one, and named if asked.
+    fn retval(&self, v: u64, out: &mut Vec<u8>) {
         let as_err = if v & (1 << 31) != 0 && v >> 32 == 0 {
             v as u32 as i32 as i64
         } else {
             v as i64
         };
-        let errno = (-4095..0).contains(&as_err);
-        let _ = if errno && !self.kernel.options.retval_hex {
+        let is_errno = (-4095..0).contains(&as_err);
+        let t = &self.pen.theme;
+        let errno = errno_of(v as i64);
+        let style = if errno.is_some() { t.errno } else { t.retval };
+        let at = self.pen.open(out, style);
+        let _ = if is_errno && !self.kernel.options.retval_hex {
             write!(out, "{as_err}")
         } else {
             write!(out, "{v:#x}")
         };
+        self.pen.close(out, style, at);
+        let name = errno.filter(|_| self.pen.errno_names).and_then(errno::name);
+        if let Some(name) = name {
+            out.push(b' ');
+            self.pen.put(out, style, name.as_bytes());
+        }
+    }
+
+    /// Counts an errno return value the line showed, by function.
+    fn count_errno(&self, x: &Exit, tally: &mut Tally) {
+        let Some(errno) = x
+            .retval
+            .filter(|_| self.with_retval(x))
+            .and_then(|v| errno_of(v as i64))
+        else {
+            return;
+        };
+        match self.kernel.symbols.lookup(x.func) {
+            Some(sym) => tally.errno(sym.name, errno),
+            None => tally.errno(&format!("{:#x}", x.func), errno),
+        }
     }
 
     // ---- the columns before the body ----
@@ -551,11 +749,15 @@ impl Printer {
 
     fn context(&self, line: &Line, out: &mut Vec<u8>) {
         let o = &self.kernel.options;
+        let t = &self.pen.theme;
         if o.abstime {
             let (secs, ns) = (line.ts / 1_000_000_000, line.ts % 1_000_000_000);
-            digits::push_right(out, secs, 5);
+            digits::spaces(out, 5usize.saturating_sub(digits::len(secs)));
+            let at = self.pen.open(out, t.time);
+            digits::push(out, secs);
             out.push(b'.');
             digits::push_zeros(out, ns / 1000, 6);
+            self.pen.close(out, t.time, at);
             out.extend_from_slice(b" |  ");
         }
         if o.cpu {
@@ -567,7 +769,9 @@ impl Printer {
         }
         if o.latency {
             out.push(b' ');
+            let at = self.pen.open(out, t.lat);
             lat_flags(&line.common, out);
+            self.pen.close(out, t.lat, at);
             out.extend_from_slice(b" | ");
         }
     }
@@ -578,31 +782,28 @@ impl Printer {
         if prev == pid || prev == -1 {
             return;
         }
-        out.extend_from_slice(b" ------------------------------------------\n");
-        self.cpu_column(line.cpu, out);
-        self.proc_column(prev, out);
+        const RULE: &[u8] = b" ------------------------------------------";
+        let t = &self.pen.theme;
+        self.pen.put(out, t.rule, RULE);
+        out.push(b'\n');
+        // The whole line in one style: no styles of its columns inside.
+        let at = out.len();
+        Pen::plain().cpu_column(self.cpu_width, line.cpu, out);
+        Pen::plain().proc_column(&self.kernel.cmdlines, prev, out);
         out.extend_from_slice(b" => ");
-        self.proc_column(pid, out);
-        out.extend_from_slice(b"\n ------------------------------------------\n\n");
+        Pen::plain().proc_column(&self.kernel.cmdlines, pid, out);
+        self.pen.wrap(out, t.switch, at);
+        out.push(b'\n');
+        self.pen.put(out, t.rule, RULE);
+        out.extend_from_slice(b"\n\n");
     }
 
     fn cpu_column(&self, cpu: usize, out: &mut Vec<u8>) {
-        out.push(b' ');
-        digits::push_right(out, cpu as u64, self.cpu_width);
-        out.extend_from_slice(b") ");
+        self.pen.cpu_column(self.cpu_width, cpu, out);
     }
 
-    /// `comm-pid` centred in 14 columns, the comm cut to 7 bytes.
     fn proc_column(&self, pid: i32, out: &mut Vec<u8>) {
-        let comm = self.kernel.cmdlines.comm(pid).as_bytes();
-        let comm = &comm[..comm.len().min(PROC_COMM_MAX)];
-        let digits = decimal_len(pid);
-        let spaces = PROCINFO_WIDTH.saturating_sub(comm.len() + digits + 1);
-        out.resize(out.len() + spaces / 2, b' ');
-        out.extend_from_slice(comm);
-        out.push(b'-');
-        digits::push_signed(out, pid.into());
-        out.resize(out.len() + spaces - spaces / 2, b' ');
+        self.pen.proc_column(&self.kernel.cmdlines, pid, out);
     }
 
     fn duration(&self, cell: Cell, out: &mut Vec<u8>) {
@@ -615,13 +816,30 @@ impl Printer {
             Cell::Start => out.extend_from_slice(b"  "),
             Cell::End => out.extend_from_slice(b" |"),
             Cell::Time(ns) => {
-                if o.overhead {
-                    out.push(mark(ns));
-                    out.push(b' ');
-                } else {
-                    out.extend_from_slice(b"  ");
-                }
-                write_duration(ns, out);
+                let t = &self.pen.theme;
+                // The mark and the number are one piece, as the renderer
+                // styles them.
+                let (marked, style) = match o.overhead {
+                    true => mark(ns),
+                    false => (None, 0),
+                };
+                let style = t.dur[style];
+                let at = match marked {
+                    Some(m) => {
+                        let at = self.pen.open(out, style);
+                        out.extend_from_slice(&[m, b' ']);
+                        at
+                    }
+                    None => {
+                        out.extend_from_slice(b"  ");
+                        self.pen.open(out, style)
+                    }
+                };
+                let pad = write_duration_number(ns, out);
+                self.pen.close(out, style, at);
+                out.push(b' ');
+                self.pen.put(out, t.unit, b"us");
+                digits::spaces(out, 1 + pad);
                 out.extend_from_slice(b"|  ");
             }
         }
@@ -643,10 +861,11 @@ impl Printer {
             self.context(line, out);
         }
         self.duration(Cell::Start, out);
-        out.extend_from_slice(match mark {
+        let arrow: &[u8] = match mark {
             IrqMark::Enter => b"==========>",
             IrqMark::Return => b"<==========",
-        });
+        };
+        self.pen.put(out, self.pen.theme.irq, arrow);
         self.duration(Cell::End, out);
         out.push(b'\n');
     }
@@ -710,13 +929,13 @@ impl Printer {
     /// trace_print_context: `comm-pid [cpu] flags secs.usecs: `.
     fn plain_context(&self, line: &Line, out: &mut Vec<u8>) {
         let comm = self.kernel.cmdlines.comm(line.common.pid);
-        out.resize(out.len() + 16usize.saturating_sub(comm.len()), b' ');
+        digits::spaces(out, 16usize.saturating_sub(comm.len()));
         out.extend_from_slice(comm.as_bytes());
         out.push(b'-');
         let pid = line.common.pid;
         let pid_len = decimal_len(pid);
         digits::push_signed(out, pid.into());
-        out.resize(out.len() + 7usize.saturating_sub(pid_len), b' ');
+        digits::spaces(out, 7usize.saturating_sub(pid_len));
         out.extend_from_slice(b" [");
         digits::push_zeros(out, line.cpu as u64, 3);
         out.extend_from_slice(b"] ");
@@ -782,13 +1001,13 @@ fn decimal_len(n: i32) -> usize {
 }
 
 fn indent(out: &mut Vec<u8>, depth: i32) {
-    let n = usize::try_from(depth).unwrap_or(0) * 2;
-    out.resize(out.len() + n, b' ');
+    digits::spaces(out, usize::try_from(depth).unwrap_or(0) * 2);
 }
 
 /// trace_find_mark: strictly above 1 s `$`, 100 ms `@`, 10 ms `*`,
-/// 1 ms `#`, 100 us `!`, 10 us `+`.
-fn mark(ns: u64) -> u8 {
+/// 1 ms `#`, 100 us `!`, 10 us `+`; with the mark's index into
+/// [`Theme::dur`] (0: no mark).
+fn mark(ns: u64) -> (Option<u8>, usize) {
     const MARKS: [(u64, u8); 6] = [
         (1_000_000_000, b'$'),
         (100_000_000, b'@'),
@@ -797,16 +1016,16 @@ fn mark(ns: u64) -> u8 {
         (100_000, b'!'),
         (10_000, b'+'),
     ];
-    MARKS
-        .iter()
-        .find(|(limit, _)| ns > *limit)
-        .map_or(b' ', |m| m.1)
+    match MARKS.iter().position(|(limit, _)| ns > *limit) {
+        Some(i) => (Some(MARKS[i].1), MARKS.len() - i),
+        None => (None, 0),
+    }
 }
 
-/// trace_print_graph_duration: microseconds with the nanoseconds cut so
-/// that the number has at most 7 digits (`1.382`, `33998.59`, `3594274`),
-/// then ` us ` and padding to 8 characters.
-fn write_duration(ns: u64, out: &mut Vec<u8>) {
+/// trace_print_graph_duration's number: microseconds with the nanoseconds
+/// cut so that it has at most 7 digits (`1.382`, `33998.59`, `3594274`).
+/// Gives the padding that follows ` us` (to 8 characters).
+fn write_duration_number(ns: u64, out: &mut Vec<u8>) -> usize {
     let (us, rem) = (ns / 1000, ns % 1000);
     let start = out.len();
     digits::push(out, us);
@@ -819,8 +1038,7 @@ fn write_duration(ns: u64, out: &mut Vec<u8>) {
         out.extend_from_slice(digits);
         len += digits.len() + 1;
     }
-    out.extend_from_slice(b" us ");
-    out.resize(out.len() + 8usize.saturating_sub(len), b' ');
+    8usize.saturating_sub(len)
 }
 
 /// trace_print_lat_fmt: irqs-off, need-resched, hardirq/softirq, and the
@@ -874,7 +1092,9 @@ mod tests {
 
     fn duration(ns: u64) -> String {
         let mut out = Vec::new();
-        write_duration(ns, &mut out);
+        let pad = write_duration_number(ns, &mut out);
+        out.extend_from_slice(b" us ");
+        out.resize(out.len() + pad, b' ');
         String::from_utf8(out).unwrap()
     }
 
@@ -895,13 +1115,13 @@ mod tests {
 
     #[test]
     fn marks_are_strictly_above_their_limit() {
-        assert_eq!(mark(10_000), b' ');
-        assert_eq!(mark(10_001), b'+');
-        assert_eq!(mark(100_001), b'!');
-        assert_eq!(mark(1_000_001), b'#');
-        assert_eq!(mark(10_000_001), b'*');
-        assert_eq!(mark(100_000_001), b'@');
-        assert_eq!(mark(1_000_000_001), b'$');
+        assert_eq!(mark(10_000), (None, 0));
+        assert_eq!(mark(10_001), (Some(b'+'), 1));
+        assert_eq!(mark(100_001), (Some(b'!'), 2));
+        assert_eq!(mark(1_000_001), (Some(b'#'), 3));
+        assert_eq!(mark(10_000_001), (Some(b'*'), 4));
+        assert_eq!(mark(100_000_001), (Some(b'@'), 5));
+        assert_eq!(mark(1_000_000_001), (Some(b'$'), 6));
     }
 
     #[test]

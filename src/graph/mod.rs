@@ -27,6 +27,7 @@ mod events;
 #[cfg(test)]
 mod handmade_tests;
 mod kernel_text;
+mod parallel;
 pub mod parse;
 mod place;
 mod profile;
@@ -45,7 +46,7 @@ pub use profile::SortKey;
 use sources::Sources;
 use stream::Sink;
 use stream::Stream;
-use view::View;
+use view::{Tally, View};
 
 use crate::capture::{self, CaptureWriter};
 use crate::collector::{Batch, Collector};
@@ -70,7 +71,6 @@ pub fn run(args: GraphArgs) -> Result<i32> {
 struct Graph<'a> {
     args: &'a GraphArgs,
     plan: Plan,
-    view: View,
     theme: Theme,
     live: Option<Live>,
     /// `-i`: when the current interval started.
@@ -207,11 +207,9 @@ impl<'a> Graph<'a> {
             })?;
         }
         let theme = output::theme_for(screen);
-        let view = View::new(theme, args.errno_names);
         Ok(Graph {
             args,
             plan,
-            view,
             theme,
             live: None,
             interval_start: std::time::Instant::now(),
@@ -237,13 +235,11 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// The kernel's text of the round into the view, which colors it.
+    /// The text of the round, colored as it was written.
     fn show(&mut self, out: &mut Vec<u8>) {
         if let Some(live) = &mut self.live {
-            self.view.feed(&live.text);
-            live.text.clear();
+            out.append(&mut live.text);
         }
-        std::mem::swap(out, &mut self.view.out);
     }
 }
 
@@ -285,7 +281,9 @@ impl Mode for Graph<'_> {
         self.live = Some(Live {
             collector,
             stream: Stream::new(match &self.args.analysis {
-                None => Printer::Text(Box::new(KernelText::new(sources.kernel()?))),
+                None => Printer::Text(Box::new(
+                    KernelText::new(sources.kernel()?).styled(self.theme, self.args.errno_names),
+                )),
                 Some(ask) => Printer::Numbers(Box::new(Analyzer::new(
                     Some(sources.kernel()?),
                     ask.clone(),
@@ -321,6 +319,7 @@ impl Mode for Graph<'_> {
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String> {
         let (mut events, mut lost) = (0, 0);
+        let mut tally = Tally::default();
         if let Some(mut live) = self.live.take() {
             // The collector reads what is left and gives the buffers back
             // (closed at the end of this block, before the restore).
@@ -336,25 +335,28 @@ impl Mode for Graph<'_> {
                     warn(format_args!("cannot write the capture (-o): {e}"));
                 }
             }
-            if let Printer::Numbers(a) = live.stream.sink() {
-                a.finish(out, &self.theme);
-                let lost = lost.max(a.lost);
-                let cut = match lost > 0 || a.lost_unknown {
-                    true => ": calls around the losses are missing or cut short",
-                    false => "",
-                };
-                return vec![format!("{events} events traced, {lost} events lost{cut}")];
+            match live.stream.sink() {
+                Printer::Numbers(a) => {
+                    a.finish(out, &self.theme);
+                    let lost = lost.max(a.lost);
+                    let cut = match lost > 0 || a.lost_unknown {
+                        true => ": calls around the losses are missing or cut short",
+                        false => "",
+                    };
+                    return vec![format!("{events} events traced, {lost} events lost{cut}")];
+                }
+                Printer::Text(text) => tally = text.take_tally(),
             }
-            self.view.feed(&live.text);
+            out.append(&mut live.text);
         }
-        self.show(out);
-        self.view.finish();
-        out.append(&mut self.view.out);
-        let t = &self.view.tally;
         // The stats count every loss; a page header only when it had room.
-        let lost = lost.max(t.lost);
+        let lost = lost.max(tally.lost);
         let mut closing = vec![format!("{events} events traced, {lost} events lost")];
-        closing.extend(t.errno_table().map(|table| table.trim_end().to_string()));
+        closing.extend(
+            tally
+                .errno_table()
+                .map(|table| table.trim_end().to_string()),
+        );
         closing
     }
 }
@@ -522,9 +524,9 @@ fn report_numbers(
     Ok(0)
 }
 
-/// Renders a capture's pages with its own options, `-O` on top, in two
-/// threads: one turns records into the kernel's text, the other colors
-/// and writes it, so the time is the longer of the two, not their sum.
+/// Renders a capture's pages with its own options, `-O` on top: the CPUs
+/// are printed on threads of their own, colored as they are written, and
+/// merged here. The tally goes into `view`'s.
 fn report_capture(
     bytes: &[u8],
     name: &str,
@@ -532,9 +534,10 @@ fn report_capture(
     view: &mut View,
     output: &mut Output,
 ) -> Result<()> {
-    /// The text handed over at a time: big enough that the hand-over is
-    /// rare, small enough to stay in the caches.
-    const CHUNK: usize = 128 * 1024;
+    /// Pages of all CPUs printed before their lines are merged: enough
+    /// that a window is much more than its hand-over, few enough that the
+    /// text of a window stays in the caches.
+    const WINDOW_PAGES: usize = 128;
     let capture = capture::read(bytes)
         .map_err(|e| Error::usage(format!("report {name}: not a capture ftr can read: {e}")))?;
     let mut sources = Sources::of_capture(&capture);
@@ -543,39 +546,25 @@ fn report_capture(
         sources.trace_options.push('\n');
         sources.trace_options.push_str(opt);
     }
-    let text = KernelText::new(sources.kernel()?);
-    let (full_tx, full_rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
-    let (empty_tx, empty_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-    let pages = &capture.cpu_data;
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            let mut chunk = Vec::with_capacity(2 * CHUNK);
-            sources::render_pages(text, sources.page_size, pages, &mut chunk, |chunk| {
-                if chunk.len() < CHUNK {
-                    return true;
-                }
-                let next = empty_rx.try_recv().unwrap_or_default();
-                // The writer hung up: the reader of the output is gone.
-                full_tx.send(std::mem::replace(chunk, next)).is_ok()
-            });
-            let _ = full_tx.send(chunk);
-        });
-        // The pages are mapped in on a thread of their own while the first
-        // ones are printed, not one fault at a time by the printer.
-        scope.spawn(|| {
-            for data in pages {
-                crate::mapped::prefault(data);
-            }
-        });
-        for mut chunk in full_rx {
-            if output.reader_gone() {
-                break; // dropping the receiver stops the renderer
-            }
-            view.write(&chunk, output);
-            chunk.clear();
-            let _ = empty_tx.send(chunk);
-        }
-    });
+    let kernel = sources.kernel()?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let printers = (0..threads.min(capture.cpu_data.len()).max(1))
+        .map(|_| KernelText::new(kernel.clone()).styled(output.theme, args.errno_names))
+        .collect();
+    let mut out = Vec::new();
+    let tally = parallel::render_pages(
+        printers,
+        sources.page_size,
+        &capture.cpu_data,
+        WINDOW_PAGES,
+        &mut out,
+        |text| {
+            output.write(text);
+            text.clear();
+            !output.reader_gone()
+        },
+    );
+    view.tally.add(tally);
     Ok(())
 }
 

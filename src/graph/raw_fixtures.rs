@@ -8,6 +8,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::kernel_text::KernelText;
+use super::parallel;
 use super::sources::{render_pages, Sources};
 use crate::capture::{self, CaptureWriter};
 
@@ -103,8 +104,27 @@ fn rendered(sources: &Sources, cpu_data: &[impl AsRef<[u8]>]) -> String {
     String::from_utf8(out).expect("utf-8 text")
 }
 
-/// Renders a capture's raw pages as `ftr report` renders a capture file:
-/// page by page in the kernel's order.
+/// The same, with `threads` printers and windows of `window` pages, as
+/// `ftr report` prints a capture file.
+fn rendered_in_parallel(
+    sources: &Sources,
+    cpu_data: &[Vec<u8>],
+    threads: usize,
+    window: usize,
+) -> String {
+    let kernel = sources.kernel().expect("kernel");
+    let texts = (0..threads)
+        .map(|_| KernelText::new(kernel.clone()))
+        .collect();
+    let mut out = Vec::new();
+    parallel::render_pages(texts, sources.page_size, cpu_data, window, &mut out, |_| {
+        true
+    });
+    String::from_utf8(out).expect("utf-8 text")
+}
+
+/// Renders a capture's raw pages page by page in the kernel's order, as
+/// live graph mode renders them.
 fn render(dir: &Path) -> String {
     let sources = sources(dir);
     rendered(&sources, &raw_pages(dir, sources.nr_cpu_ids))
@@ -174,8 +194,22 @@ fn and_so_does_its_trace_dat_written_and_read_back() {
     byte_identical(render_via_trace_dat);
 }
 
+/// One CPU per printer, merged window by window: windows of one page
+/// (every page a window end), of a few pages, and of many; one printer
+/// for all CPUs, and more printers than CPUs.
+#[test]
+fn and_so_does_it_printed_one_cpu_per_thread() {
+    for (threads, window) in [(1, 1), (2, 1), (2, 3), (4, 128)] {
+        byte_identical(|dir| {
+            let sources = sources(dir);
+            let pages = raw_pages(dir, sources.nr_cpu_ids);
+            rendered_in_parallel(&sources, &pages, threads, window)
+        });
+    }
+}
+
 /// Each fixture rendered by `render` is the kernel's `trace` text.
-fn byte_identical(render: fn(&Path) -> String) {
+fn byte_identical(render: impl Fn(&Path) -> String) {
     let mut failed = Vec::new();
     let all = fixtures();
     assert!(!all.is_empty(), "no fixtures");
@@ -192,6 +226,46 @@ fn byte_identical(render: fn(&Path) -> String) {
         "{} of {} differ:\n{}",
         failed.len(),
         all.len(),
+        failed.join("\n")
+    );
+}
+
+/// In color, every capture's text is the colored text of its plain text:
+/// the printer styles each piece as it writes it, with the pieces and
+/// styles the text renderer finds by parsing (ftr report of `cat trace`).
+/// The tallies agree too.
+#[test]
+fn colored_records_are_their_colored_text() {
+    use super::view::recolor;
+    use crate::style::Theme;
+    let mut failed = Vec::new();
+    let all = fixtures();
+    for dir in &all {
+        let sources = sources(dir);
+        let pages = raw_pages(dir, sources.nr_cpu_ids);
+        let plain = rendered(&sources, &pages);
+        for errno_names in [false, true] {
+            let theme = Theme::color();
+            let text =
+                KernelText::new(sources.kernel().expect("kernel")).styled(theme, errno_names);
+            let mut got = Vec::new();
+            let mut text = render_pages(text, sources.page_size, &pages, &mut got, |_| true);
+            let (want, tally) = recolor(plain.as_bytes(), theme, errno_names);
+            let (want, got) = (
+                String::from_utf8_lossy(&want),
+                String::from_utf8_lossy(&got),
+            );
+            if want != got || tally != text.take_tally() {
+                let name = dir.file_name().unwrap_or_default().to_string_lossy();
+                failed.push(format!("{name}: {}", first_difference(&want, &got)));
+            }
+        }
+    }
+    assert!(all.len() >= 32, "{} fixtures", all.len());
+    assert!(
+        failed.is_empty(),
+        "{} differ:\n{}",
+        failed.len(),
         failed.join("\n")
     );
 }
@@ -271,6 +345,12 @@ fn many_copies_of_a_capture_render_as_many_copies_of_its_text() {
     assert!(
         want == got,
         "{copies} copies: {}",
+        first_difference(&want, &got)
+    );
+    let got = rendered_in_parallel(&sources, &pages, 2, 7);
+    assert!(
+        want == got,
+        "{copies} copies, in parallel: {}",
         first_difference(&want, &got)
     );
     if let Some(out) = bench {

@@ -128,7 +128,7 @@ struct PairLayout {
 }
 
 /// Every layout graph mode decodes, looked up by the record's type.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Layouts {
     entry: Option<EntryLayout>,
     retaddr_entry: Option<EntryLayout>,

@@ -19,7 +19,7 @@ use crate::output::Output;
 use crate::style::Theme;
 
 /// What the lines said besides themselves.
-#[derive(Default)]
+#[derive(Debug, Default, PartialEq, Eq)]
 pub struct Tally {
     pub lines: u64,
     pub lost: u64,
@@ -30,7 +30,7 @@ pub struct Tally {
 }
 
 impl Tally {
-    fn add(&mut self, other: Tally) {
+    pub fn add(&mut self, other: Tally) {
         self.lines += other.lines;
         self.lost += other.lost;
         self.lost_unknown |= other.lost_unknown;
@@ -41,13 +41,25 @@ impl Tally {
         }
     }
 
+    /// A `[LOST N EVENTS]` mark (0: without a count).
+    pub fn lost_mark(&mut self, count: u64) {
+        match count {
+            0 => self.lost_unknown = true,
+            n => self.lost += n,
+        }
+    }
+
+    /// A function returned `-errno`.
+    pub fn errno(&mut self, func: &str, errno: i32) {
+        self.add_errno(func, errno, 1);
+    }
+
     /// Everything but the line count.
     fn count(&mut self, line: &Line<'_>) {
-        if let Kind::Lost { count, .. } = line.kind {
-            match count {
-                Some(n) => self.lost += n,
-                None => self.lost_unknown = true,
-            }
+        match line.kind {
+            Kind::Lost { count: Some(n), .. } => self.lost += n,
+            Kind::Lost { count: None, .. } => self.lost_unknown = true,
+            _ => {}
         }
         if let Some(errno) = line.retval.and_then(errno_of) {
             let func = line
@@ -245,6 +257,17 @@ impl View {
                 .count(&parse_line(&String::from_utf8_lossy(line)));
         }
     }
+}
+
+/// `plain` text colored by a view, and what the view counted but lines.
+#[cfg(test)]
+pub fn recolor(plain: &[u8], theme: Theme, errno_names: bool) -> (Vec<u8>, Tally) {
+    let mut view = View::new(theme, errno_names);
+    view.feed(plain);
+    view.finish();
+    let mut tally = std::mem::take(&mut view.tally);
+    tally.lines = 0;
+    (view.out, tally)
 }
 
 /// Renders complete lines (each ending in `\n`).

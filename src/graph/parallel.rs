@@ -1,0 +1,234 @@
+//! A capture's text, one CPU's records per thread. Each line depends only
+//! on its own CPU's records and state (depth, last pid, the leaf's
+//! look-ahead), so each CPU can be printed on its own; the kernel's order
+//! is then a merge of the CPUs' lines by time, as [`super::stream::Stream`]
+//! gives it (the oldest record next, the lowest CPU on equal times).
+//!
+//! The merge goes window by window, so that only a few windows of text
+//! are held at once. A CPU's records belong to a window up to its first
+//! record at or after the window's end; later ones wait for the next
+//! window, even if older (a CPU's clock can step back). The merge by the
+//! oldest head would print none of them before every CPU's older records
+//! either: any head before the end comes before any head after it.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::sync::mpsc;
+
+use super::kernel_text::KernelText;
+use super::view::Tally;
+use crate::ringbuf::{decode_page, Event};
+
+/// The text of one CPU's records in one window: the bytes, and where the
+/// lines of each record end, with the record's time.
+#[derive(Default)]
+struct Part {
+    cpu: u32,
+    text: Vec<u8>,
+    /// (time, end in `text`) per record that printed something.
+    ends: Vec<(u64, usize)>,
+}
+
+/// What is left of a CPU's records: its pages, and those of the current
+/// page decoded.
+struct Cpu<'a> {
+    cpu: u32,
+    data: &'a [u8],
+    page_size: usize,
+    /// Where the next page starts.
+    next_page: usize,
+    items: std::collections::VecDeque<Item<'a>>,
+    events: Vec<Event>,
+}
+
+#[derive(Clone, Copy)]
+enum Item<'a> {
+    Record {
+        ts: u64,
+        bytes: &'a [u8],
+    },
+    /// Events were lost before the next record (0: unknown count).
+    Lost(u64),
+}
+
+impl<'a> Cpu<'a> {
+    fn new(cpu: u32, data: &'a [u8], page_size: usize) -> Cpu<'a> {
+        Cpu {
+            cpu,
+            data,
+            page_size,
+            next_page: 0,
+            items: Default::default(),
+            events: Vec::new(),
+        }
+    }
+
+    /// The `n`th item from here, decoding pages as needed.
+    fn peek(&mut self, n: usize) -> Option<Item<'a>> {
+        while self.items.len() <= n && self.next_page < self.data.len() {
+            let at = self.next_page;
+            let len = self.page_size.min(self.data.len() - at);
+            self.next_page = at + self.page_size;
+            self.events.clear();
+            let info = decode_page(self.data, at, len, self.cpu, &mut self.events);
+            if let Some(count) = info.lost {
+                self.items.push_back(Item::Lost(count));
+            }
+            let data = self.data;
+            self.items.extend(self.events.iter().map(|e| Item::Record {
+                ts: e.ts,
+                bytes: &data[e.start as usize..(e.start + e.len) as usize],
+            }));
+        }
+        self.items.get(n).copied()
+    }
+
+    /// The time of the next record, past any lost-events marks.
+    fn next_ts(&mut self) -> Option<u64> {
+        (0..).map_while(|n| self.peek(n)).find_map(|i| match i {
+            Item::Record { ts, .. } => Some(ts),
+            Item::Lost(_) => None,
+        })
+    }
+
+    /// Prints this CPU's records of the window that ends at `end` into
+    /// `part`.
+    fn print_until(&mut self, end: u64, text: &mut KernelText, part: &mut Part) {
+        part.cpu = self.cpu;
+        part.text.clear();
+        part.ends.clear();
+        while let Some(ts) = self.next_ts().filter(|&ts| ts < end) {
+            // The marks before a record print with it, as the stream does.
+            while let Some(Item::Lost(count)) = self.items.front().copied() {
+                text.lost(self.cpu, count, &mut part.text);
+                self.items.pop_front();
+            }
+            let Some(Item::Record { bytes, .. }) = self.items.pop_front() else {
+                break;
+            };
+            // Behind a lost-events mark there is no telling whether the
+            // next exit is this entry's.
+            let next = match self.peek(0) {
+                Some(Item::Record { bytes, .. }) => Some(bytes),
+                _ => None,
+            };
+            if text.record(self.cpu, ts, bytes, next, &mut part.text) {
+                self.items.pop_front(); // the leaf's exit, printed with its entry
+            }
+            if part.ends.last().map_or(0, |e| e.1) < part.text.len() {
+                part.ends.push((ts, part.text.len()));
+            }
+        }
+    }
+}
+
+/// Renders the pages of every CPU (`cpu_data[cpu]`, whole pages) in the
+/// kernel's order, as [`super::sources::render_pages`] does, with a thread
+/// printing CPUs for each of `texts` (each thread has its own printer).
+/// The text is appended to `out`, which `flush` may take after each
+/// window (false: stop). `window_pages` pages of all CPUs make a window.
+/// Gives what the printers counted.
+pub fn render_pages(
+    mut texts: Vec<KernelText>,
+    page_size: usize,
+    cpu_data: &[impl AsRef<[u8]> + Sync],
+    window_pages: usize,
+    out: &mut Vec<u8>,
+    mut flush: impl FnMut(&mut Vec<u8>) -> bool,
+) -> Tally {
+    let ends = window_ends(page_size, cpu_data, window_pages.max(1));
+    texts.truncate(cpu_data.len().max(1));
+    let threads = texts.len();
+    let mut tally = Tally::default();
+    std::thread::scope(|scope| {
+        let ends = &ends;
+        // Each thread prints every `threads`th CPU, window by window, and
+        // sends the parts of a window together, two windows ahead at most.
+        // The parts come back to be filled again: their memory is reused,
+        // not mapped in anew for every window.
+        let workers: Vec<_> = (texts.into_iter().enumerate())
+            .map(|(first, mut text)| {
+                let (tx, rx) = mpsc::sync_channel::<Vec<Part>>(2);
+                let (back_tx, back_rx) = mpsc::channel::<Vec<Part>>();
+                let worker = scope.spawn(move || {
+                    let mut cpus: Vec<Cpu> = (first..cpu_data.len())
+                        .step_by(threads)
+                        .map(|c| Cpu::new(c as u32, cpu_data[c].as_ref(), page_size))
+                        .collect();
+                    for &end in ends {
+                        let mut parts = back_rx.try_recv().unwrap_or_default();
+                        parts.resize_with(cpus.len(), Part::default);
+                        for (cpu, part) in cpus.iter_mut().zip(&mut parts) {
+                            cpu.print_until(end, &mut text, part);
+                        }
+                        if tx.send(parts).is_err() {
+                            break; // the output is closed
+                        }
+                    }
+                    text.take_tally()
+                });
+                (rx, back_tx, worker)
+            })
+            .collect();
+        let mut parts = Vec::new();
+        'windows: for _ in ends {
+            parts.clear();
+            for (rx, _, _) in &workers {
+                match rx.recv() {
+                    Ok(p) => parts.push(p),
+                    Err(_) => break 'windows, // a worker panicked: joined below
+                }
+            }
+            merge(parts.iter().flatten(), out);
+            let done = !flush(out);
+            for ((_, back, _), p) in workers.iter().zip(parts.drain(..)) {
+                let _ = back.send(p);
+            }
+            if done {
+                break;
+            }
+        }
+        for (rx, _, worker) in workers {
+            drop(rx); // a worker still sending stops
+            match worker.join() {
+                Ok(t) => tally.add(t),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+    });
+    tally
+}
+
+/// The parts' records in the kernel's order: the oldest next, the lowest
+/// CPU on equal times.
+fn merge<'a>(parts: impl Iterator<Item = &'a Part>, out: &mut Vec<u8>) {
+    let parts: Vec<&Part> = parts.collect();
+    let mut heads: BinaryHeap<Reverse<(u64, u32, usize, usize)>> = parts
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some(Reverse((p.ends.first()?.0, p.cpu, i, 0))))
+        .collect();
+    while let Some(Reverse((_, _, i, n))) = heads.pop() {
+        let part = parts[i];
+        let start = n.checked_sub(1).map_or(0, |prev| part.ends[prev].1);
+        out.extend_from_slice(&part.text[start..part.ends[n].1]);
+        if let Some(&(ts, _)) = part.ends.get(n + 1) {
+            heads.push(Reverse((ts, part.cpu, i, n + 1)));
+        }
+    }
+}
+
+/// Where the windows end: after about every `window_pages` pages of all
+/// CPUs, by the pages' first times; the last one ends after everything.
+fn window_ends(page_size: usize, cpu_data: &[impl AsRef<[u8]>], window_pages: usize) -> Vec<u64> {
+    let mut starts: Vec<u64> = cpu_data
+        .iter()
+        .flat_map(|d| d.as_ref().chunks(page_size))
+        .filter_map(|p| Some(u64::from_le_bytes(p.get(..8)?.try_into().ok()?)))
+        .collect();
+    starts.sort_unstable();
+    let mut ends: Vec<u64> = starts.into_iter().step_by(window_pages).skip(1).collect();
+    ends.dedup();
+    ends.push(u64::MAX);
+    ends
+}
