@@ -20,12 +20,14 @@ use std::ops::Range;
 
 use super::events::EventText;
 use super::records::{Body, Common, Entry, Exit, Layouts, Record};
-use super::render::errno_of;
+use super::render::{errno_of, Esc, Palette};
 use super::view::Tally;
 use crate::kallsyms::Symbols;
 use crate::style::{Theme, RESET};
 use crate::{digits, errno};
 
+/// [`RESET`] as a constant-size piece.
+const RESET_BYTES: &[u8; 4] = b"\x1b[0m";
 /// The kernel's FTRACE_RETFUNC_DEPTH: depths it remembers functions at.
 const RETFUNC_DEPTH: usize = 50;
 /// TRACE_GRAPH_PROCINFO_LENGTH: the width `comm-pid` is centred in.
@@ -266,7 +268,7 @@ pub struct KernelText {
 /// (a test holds the two equal). With [`Theme::plain`] every style is
 /// empty and the bytes are the kernel's.
 struct Pen {
-    theme: Theme,
+    pal: Palette,
     /// Add the errno's name after an errno return value (`-12 ENOMEM`).
     errno_names: bool,
 }
@@ -274,7 +276,7 @@ struct Pen {
 impl Pen {
     /// `bytes` in `style`; an empty piece gets no escapes.
     #[inline]
-    fn put(&self, out: &mut Vec<u8>, style: &str, bytes: &[u8]) {
+    fn put(&self, out: &mut Vec<u8>, style: Esc, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
@@ -286,30 +288,28 @@ impl Pen {
     /// Starts a piece in `style` that the caller writes; gives where it
     /// started, for [`Pen::close`].
     #[inline]
-    fn open(&self, out: &mut Vec<u8>, style: &str) -> usize {
+    fn open(&self, out: &mut Vec<u8>, style: Esc) -> usize {
         let at = out.len();
-        if !style.is_empty() {
-            out.extend_from_slice(style.as_bytes());
-        }
+        style.write(out);
         at
     }
 
     /// Ends the piece begun at `at` (an empty one leaves nothing).
     #[inline]
-    fn close(&self, out: &mut Vec<u8>, style: &str, at: usize) {
-        if style.is_empty() {
+    fn close(&self, out: &mut Vec<u8>, style: Esc, at: usize) {
+        if style.len == 0 {
             return;
         }
-        if out.len() == at + style.len() {
+        if out.len() == at + style.len {
             out.truncate(at);
         } else {
-            out.extend_from_slice(RESET.as_bytes());
+            out.extend_from_slice(RESET_BYTES);
         }
     }
 
     fn plain() -> Pen {
         Pen {
-            theme: Theme::plain(),
+            pal: Palette::new(&Theme::plain()),
             errno_names: false,
         }
     }
@@ -318,9 +318,9 @@ impl Pen {
     fn cpu_column(&self, width: usize, cpu: usize, out: &mut Vec<u8>) {
         out.push(b' ');
         digits::spaces(out, width.saturating_sub(digits::len(cpu as u64)));
-        let at = self.open(out, self.theme.cpu);
+        let at = self.open(out, self.pal.cpu);
         digits::push(out, cpu as u64);
-        self.close(out, self.theme.cpu, at);
+        self.close(out, self.pal.cpu, at);
         out.extend_from_slice(b") ");
     }
 
@@ -331,11 +331,11 @@ impl Pen {
         let digits = decimal_len(pid);
         let spaces = PROCINFO_WIDTH.saturating_sub(comm.len() + digits + 1);
         digits::spaces(out, spaces / 2);
-        let at = self.open(out, self.theme.task);
+        let at = self.open(out, self.pal.task);
         out.extend_from_slice(comm);
         out.push(b'-');
         digits::push_signed(out, pid.into());
-        self.close(out, self.theme.task, at);
+        self.close(out, self.pal.task, at);
         digits::spaces(out, spaces - spaces / 2);
     }
 
@@ -343,9 +343,9 @@ impl Pen {
     /// style goes in front once the text is known. Text that is not UTF-8
     /// stays unstyled, as the renderer leaves such lines; a newline in it
     /// (a trace_marker text) ends the style, as it ends the renderer's line.
-    fn wrap(&self, out: &mut Vec<u8>, style: &str, at: usize) {
+    fn wrap(&self, out: &mut Vec<u8>, style: Esc, at: usize) {
         let text = &out[at..];
-        if style.is_empty() || text.is_empty() || std::str::from_utf8(text).is_err() {
+        if style.len == 0 || text.is_empty() || std::str::from_utf8(text).is_err() {
             return;
         }
         let end = text
@@ -353,7 +353,7 @@ impl Pen {
             .position(|&b| b == b'\n')
             .map_or(out.len(), |p| at + p);
         out.splice(end..end, RESET.bytes());
-        out.splice(at..at, style.bytes());
+        out.splice(at..at, style.bytes[..style.len].iter().copied());
     }
 }
 
@@ -365,7 +365,34 @@ struct Printer {
     /// `__irqentry_text_start..__irqentry_text_end`, when kallsyms has it.
     irq_text: Option<Range<u64>>,
     cpu_width: usize,
+    /// Each CPU's column, written once.
+    cpu_columns: Vec<Short>,
     pen: Pen,
+}
+
+/// A short piece of text, copied as one fixed-size move.
+#[derive(Clone, Copy)]
+struct Short {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Short {
+    fn new(text: &[u8]) -> Option<Short> {
+        let mut bytes = [0; 32];
+        bytes.get_mut(..text.len())?.copy_from_slice(text);
+        Some(Short {
+            bytes,
+            len: text.len(),
+        })
+    }
+
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        let at = out.len();
+        out.extend_from_slice(&self.bytes);
+        out.truncate(at + self.len);
+    }
 }
 
 impl KernelText {
@@ -384,21 +411,36 @@ impl KernelText {
                 events,
                 irq_text,
                 cpu_width,
-                pen: Pen {
-                    theme: Theme::plain(),
-                    errno_names: false,
-                },
+                cpu_columns: Vec::new(),
+                pen: Pen::plain(),
             },
             tally: Tally::default(),
         }
+        .with_columns()
+    }
+
+    /// The columns that are the same on every line of a CPU, written once.
+    fn with_columns(mut self) -> KernelText {
+        let p = &mut self.printer;
+        p.cpu_columns = (0..p.kernel.nr_cpu_ids as usize)
+            .map_while(|cpu| {
+                let mut text = Vec::new();
+                p.pen.cpu_column(p.cpu_width, cpu, &mut text);
+                Short::new(&text)
+            })
+            .collect();
+        self
     }
 
     /// Writes the text in `theme`'s colors; `errno_names` adds the name
     /// after an errno return value (`-12 ENOMEM`), which makes the text
     /// differ from the kernel's.
     pub fn styled(mut self, theme: Theme, errno_names: bool) -> KernelText {
-        self.printer.pen = Pen { theme, errno_names };
-        self
+        self.printer.pen = Pen {
+            pal: Palette::new(&theme),
+            errno_names,
+        };
+        self.with_columns()
     }
 
     /// The lost events and errno return values printed since the last call.
@@ -419,12 +461,12 @@ impl KernelText {
     pub fn lost(&mut self, cpu: u32, count: u64, out: &mut Vec<u8>) {
         self.tally.lost_mark(count);
         let pen = &self.printer.pen;
-        let at = pen.open(out, pen.theme.lost);
+        let at = pen.open(out, pen.pal.lost);
         let _ = match count {
             0 => write!(out, "CPU:{cpu} [LOST EVENTS]"),
             n => write!(out, "CPU:{cpu} [LOST {n} EVENTS]"),
         };
-        pen.close(out, pen.theme.lost, at);
+        pen.close(out, pen.pal.lost, at);
         out.push(b'\n');
     }
 
@@ -503,7 +545,7 @@ impl Printer {
         if self.irq_hidden_entry(state, e.func, e.depth) {
             return false;
         }
-        let t = &self.pen.theme;
+        let t = &self.pen.pal;
         self.prologue(state, line, Some((IrqMark::Enter, e.func)), out);
         let slot = usize::try_from(e.depth).ok().filter(|&d| d < RETFUNC_DEPTH);
         match leaf {
@@ -552,7 +594,7 @@ impl Printer {
     /// A function's name as `%ps` prints it, in the name's style and the
     /// module's (`name [mod]`).
     fn function(&self, addr: u64, out: &mut Vec<u8>) {
-        let t = &self.pen.theme;
+        let t = &self.pen.pal;
         let at = self.pen.open(out, t.func);
         let module = self.kernel.symbols.write_name(out, addr);
         if module.is_none() {
@@ -570,7 +612,7 @@ impl Printer {
         if self.irq_hidden_return(state, x.depth) {
             return false;
         }
-        let t = &self.pen.theme;
+        let t = &self.pen.pal;
         // Comments after a return sit at the level of its brace.
         state.depth = x.depth - 1;
         let mut matched = true;
@@ -631,7 +673,7 @@ impl Printer {
             out.pop();
         }
         out.extend_from_slice(b" */");
-        self.pen.wrap(out, self.pen.theme.event, at);
+        self.pen.wrap(out, self.pen.pal.event, at);
         out.push(b'\n');
     }
 
@@ -655,7 +697,7 @@ impl Printer {
 
     /// A leaf's tail comment: its return value and/or return address.
     fn leaf_comment(&self, e: &Entry, x: &Exit, out: &mut Vec<u8>) {
-        let tail = self.pen.theme.tail;
+        let tail = self.pen.pal.tail;
         let retval = x.retval.filter(|_| self.kernel.options.retval);
         out.push(b' ');
         let at = self.pen.open(out, tail);
@@ -694,7 +736,7 @@ impl Printer {
             v as i64
         };
         let is_errno = (-4095..0).contains(&as_err);
-        let t = &self.pen.theme;
+        let t = &self.pen.pal;
         let errno = errno_of(v as i64);
         let style = if errno.is_some() { t.errno } else { t.retval };
         let at = self.pen.open(out, style);
@@ -749,7 +791,7 @@ impl Printer {
 
     fn context(&self, line: &Line, out: &mut Vec<u8>) {
         let o = &self.kernel.options;
-        let t = &self.pen.theme;
+        let t = &self.pen.pal;
         if o.abstime {
             let (secs, ns) = (line.ts / 1_000_000_000, line.ts % 1_000_000_000);
             digits::spaces(out, 5usize.saturating_sub(digits::len(secs)));
@@ -783,7 +825,7 @@ impl Printer {
             return;
         }
         const RULE: &[u8] = b" ------------------------------------------";
-        let t = &self.pen.theme;
+        let t = &self.pen.pal;
         self.pen.put(out, t.rule, RULE);
         out.push(b'\n');
         // The whole line in one style: no styles of its columns inside.
@@ -799,7 +841,10 @@ impl Printer {
     }
 
     fn cpu_column(&self, cpu: usize, out: &mut Vec<u8>) {
-        self.pen.cpu_column(self.cpu_width, cpu, out);
+        match self.cpu_columns.get(cpu) {
+            Some(column) => column.write(out),
+            None => self.pen.cpu_column(self.cpu_width, cpu, out),
+        }
     }
 
     fn proc_column(&self, pid: i32, out: &mut Vec<u8>) {
@@ -816,7 +861,7 @@ impl Printer {
             Cell::Start => out.extend_from_slice(b"  "),
             Cell::End => out.extend_from_slice(b" |"),
             Cell::Time(ns) => {
-                let t = &self.pen.theme;
+                let t = &self.pen.pal;
                 // The mark and the number are one piece, as the renderer
                 // styles them.
                 let (marked, style) = match o.overhead {
@@ -865,7 +910,7 @@ impl Printer {
             IrqMark::Enter => b"==========>",
             IrqMark::Return => b"<==========",
         };
-        self.pen.put(out, self.pen.theme.irq, arrow);
+        self.pen.put(out, self.pen.pal.irq, arrow);
         self.duration(Cell::End, out);
         out.push(b'\n');
     }
@@ -1025,19 +1070,30 @@ fn mark(ns: u64) -> (Option<u8>, usize) {
 /// trace_print_graph_duration's number: microseconds with the nanoseconds
 /// cut so that it has at most 7 digits (`1.382`, `33998.59`, `3594274`).
 /// Gives the padding that follows ` us` (to 8 characters).
+#[inline]
 fn write_duration_number(ns: u64, out: &mut Vec<u8>) -> usize {
     let (us, rem) = (ns / 1000, ns % 1000);
-    let start = out.len();
-    digits::push(out, us);
-    let mut len = out.len() - start;
-    if len < 7 {
-        // snprintf of "%03lu" into min(5, 8 - len) bytes: 7 - len digits at most.
-        let digits = [rem / 100, rem / 10 % 10, rem % 10].map(|d| b'0' + d as u8);
-        let digits = &digits[..(7 - len).min(3)];
-        out.push(b'.');
-        out.extend_from_slice(digits);
-        len += digits.len() + 1;
+    let n = digits::len(us);
+    let mut buf = [b'0'; 24];
+    let mut v = us;
+    for d in buf[..n].iter_mut().rev() {
+        *d = b'0' + (v % 10) as u8;
+        v /= 10;
     }
+    let mut len = n;
+    if n < 7 {
+        // snprintf of "%03lu" into min(5, 8 - n) bytes: 7 - n digits at most.
+        buf[n] = b'.';
+        let frac = [rem / 100, rem / 10 % 10, rem % 10];
+        let f = (7 - n).min(3);
+        for (d, v) in buf[n + 1..n + 1 + f].iter_mut().zip(frac) {
+            *d = b'0' + v as u8;
+        }
+        len = n + 1 + f;
+    }
+    let at = out.len();
+    out.extend_from_slice(&buf);
+    out.truncate(at + len);
     8usize.saturating_sub(len)
 }
 
@@ -1089,6 +1145,11 @@ fn lat_flags(c: &Common, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reset_is_reset() {
+        assert_eq!(RESET.as_bytes(), RESET_BYTES);
+    }
 
     fn duration(ns: u64) -> String {
         let mut out = Vec::new();

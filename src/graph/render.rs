@@ -28,9 +28,9 @@ pub fn errno_of(retval: i64) -> Option<i32> {
 
 /// An SGR escape kept in a 16-byte block, so writing one is one 16-byte move.
 #[derive(Clone, Copy)]
-struct Esc {
-    bytes: [u8; 16],
-    len: usize,
+pub(super) struct Esc {
+    pub(super) bytes: [u8; 16],
+    pub(super) len: usize,
 }
 
 impl Esc {
@@ -46,35 +46,46 @@ impl Esc {
         bytes[..len].copy_from_slice(&style.as_bytes()[..len]);
         Esc { bytes, len }
     }
+
+    /// Appends the escape (nothing for no style).
+    #[inline]
+    pub(super) fn write(&self, out: &mut Vec<u8>) {
+        if self.len > 0 {
+            let at = out.len();
+            out.extend_from_slice(&self.bytes);
+            out.truncate(at + self.len);
+        }
+    }
 }
 
 /// The theme's styles as [`Esc`] blocks, prepared once per batch of lines.
-struct Palette {
-    time: Esc,
-    cpu: Esc,
-    task: Esc,
-    lat: Esc,
-    dur: [Esc; 7],
-    unit: Esc,
-    func: Esc,
-    module: Esc,
-    args: Esc,
-    brace: Esc,
-    tail: Esc,
-    retval: Esc,
-    errno: Esc,
-    event: Esc,
-    header: Esc,
-    rule: Esc,
-    switch: Esc,
-    lost: Esc,
-    overrun: Esc,
-    irq: Esc,
-    reset: Esc,
+#[derive(Clone, Copy)]
+pub(super) struct Palette {
+    pub(super) time: Esc,
+    pub(super) cpu: Esc,
+    pub(super) task: Esc,
+    pub(super) lat: Esc,
+    pub(super) dur: [Esc; 7],
+    pub(super) unit: Esc,
+    pub(super) func: Esc,
+    pub(super) module: Esc,
+    pub(super) args: Esc,
+    pub(super) brace: Esc,
+    pub(super) tail: Esc,
+    pub(super) retval: Esc,
+    pub(super) errno: Esc,
+    pub(super) event: Esc,
+    pub(super) header: Esc,
+    pub(super) rule: Esc,
+    pub(super) switch: Esc,
+    pub(super) lost: Esc,
+    pub(super) overrun: Esc,
+    pub(super) irq: Esc,
+    pub(super) reset: Esc,
 }
 
 impl Palette {
-    fn new(t: &Theme) -> Palette {
+    pub(super) fn new(t: &Theme) -> Palette {
         Palette {
             time: Esc::new(t.time),
             cpu: Esc::new(t.cpu),
