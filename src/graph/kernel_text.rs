@@ -368,6 +368,8 @@ struct Printer {
     /// Each CPU's column, written once.
     cpu_columns: Vec<Short>,
     pen: Pen,
+    /// For the lines styled as a whole.
+    unstyled: Pen,
 }
 
 /// A short piece of text, copied as one fixed-size move.
@@ -413,6 +415,7 @@ impl KernelText {
                 cpu_width,
                 cpu_columns: Vec::new(),
                 pen: Pen::plain(),
+                unstyled: Pen::plain(),
             },
             tally: Tally::default(),
         }
@@ -830,10 +833,11 @@ impl Printer {
         out.push(b'\n');
         // The whole line in one style: no styles of its columns inside.
         let at = out.len();
-        Pen::plain().cpu_column(self.cpu_width, line.cpu, out);
-        Pen::plain().proc_column(&self.kernel.cmdlines, prev, out);
+        let plain = &self.unstyled;
+        plain.cpu_column(self.cpu_width, line.cpu, out);
+        plain.proc_column(&self.kernel.cmdlines, prev, out);
         out.extend_from_slice(b" => ");
-        Pen::plain().proc_column(&self.kernel.cmdlines, pid, out);
+        plain.proc_column(&self.kernel.cmdlines, pid, out);
         self.pen.wrap(out, t.switch, at);
         out.push(b'\n');
         self.pen.put(out, t.rule, RULE);

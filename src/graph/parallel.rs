@@ -37,7 +37,9 @@ struct Cpu<'a> {
     page_size: usize,
     /// Where the next page starts.
     next_page: usize,
-    items: std::collections::VecDeque<Item<'a>>,
+    /// The items not printed yet are `items[head..]`.
+    items: Vec<Item<'a>>,
+    head: usize,
     events: Vec<Event>,
 }
 
@@ -58,21 +60,25 @@ impl<'a> Cpu<'a> {
             data,
             page_size,
             next_page: 0,
-            items: Default::default(),
+            items: Vec::new(),
+            head: 0,
             events: Vec::new(),
         }
     }
 
     /// The `n`th item from here, decoding pages as needed.
     fn peek(&mut self, n: usize) -> Option<Item<'a>> {
-        while self.items.len() <= n && self.next_page < self.data.len() {
+        while self.items.len() <= self.head + n && self.next_page < self.data.len() {
+            // Keep only what is left of the page before.
+            self.items.drain(..self.head);
+            self.head = 0;
             let at = self.next_page;
             let len = self.page_size.min(self.data.len() - at);
             self.next_page = at + self.page_size;
             self.events.clear();
             let info = decode_page(self.data, at, len, self.cpu, &mut self.events);
             if let Some(count) = info.lost {
-                self.items.push_back(Item::Lost(count));
+                self.items.push(Item::Lost(count));
             }
             let data = self.data;
             self.items.extend(self.events.iter().map(|e| Item::Record {
@@ -80,7 +86,11 @@ impl<'a> Cpu<'a> {
                 bytes: &data[e.start as usize..(e.start + e.len) as usize],
             }));
         }
-        self.items.get(n).copied()
+        self.items.get(self.head + n).copied()
+    }
+
+    fn pop(&mut self) {
+        self.head += 1;
     }
 
     /// The time of the next record, past any lost-events marks.
@@ -97,15 +107,19 @@ impl<'a> Cpu<'a> {
         part.cpu = self.cpu;
         part.text.clear();
         part.ends.clear();
-        while let Some(ts) = self.next_ts().filter(|&ts| ts < end) {
-            // The marks before a record print with it, as the stream does.
-            while let Some(Item::Lost(count)) = self.items.front().copied() {
-                text.lost(self.cpu, count, &mut part.text);
-                self.items.pop_front();
-            }
-            let Some(Item::Record { bytes, .. }) = self.items.pop_front() else {
-                break;
+        loop {
+            let (ts, bytes) = match self.peek(0) {
+                Some(Item::Record { ts, bytes }) if ts < end => (ts, bytes),
+                // A mark prints with the record after it, as the stream
+                // prints it: in that record's window.
+                Some(Item::Lost(count)) if self.next_ts().is_some_and(|ts| ts < end) => {
+                    text.lost(self.cpu, count, &mut part.text);
+                    self.pop();
+                    continue;
+                }
+                _ => break,
             };
+            self.pop();
             // Behind a lost-events mark there is no telling whether the
             // next exit is this entry's.
             let next = match self.peek(0) {
@@ -113,7 +127,7 @@ impl<'a> Cpu<'a> {
                 _ => None,
             };
             if text.record(self.cpu, ts, bytes, next, &mut part.text) {
-                self.items.pop_front(); // the leaf's exit, printed with its entry
+                self.pop(); // the leaf's exit, printed with its entry
             }
             if part.ends.last().map_or(0, |e| e.1) < part.text.len() {
                 part.ends.push((ts, part.text.len()));
@@ -200,20 +214,33 @@ pub fn render_pages(
 }
 
 /// The parts' records in the kernel's order: the oldest next, the lowest
-/// CPU on equal times.
+/// CPU on equal times. A CPU's records that all come before every other
+/// CPU's next one are copied as one run.
 fn merge<'a>(parts: impl Iterator<Item = &'a Part>, out: &mut Vec<u8>) {
     let parts: Vec<&Part> = parts.collect();
-    let mut heads: BinaryHeap<Reverse<(u64, u32, usize, usize)>> = parts
+    // (time, cpu) of a part's next record, the part, and that record.
+    type Head = ((u64, u32), usize, usize);
+    let mut heads: BinaryHeap<Reverse<Head>> = parts
         .iter()
         .enumerate()
-        .filter_map(|(i, p)| Some(Reverse((p.ends.first()?.0, p.cpu, i, 0))))
+        .filter_map(|(i, p)| Some(Reverse(((p.ends.first()?.0, p.cpu), i, 0))))
         .collect();
-    while let Some(Reverse((_, _, i, n))) = heads.pop() {
+    while let Some(Reverse((_, i, first))) = heads.pop() {
         let part = parts[i];
-        let start = n.checked_sub(1).map_or(0, |prev| part.ends[prev].1);
-        out.extend_from_slice(&part.text[start..part.ends[n].1]);
-        if let Some(&(ts, _)) = part.ends.get(n + 1) {
-            heads.push(Reverse((ts, part.cpu, i, n + 1)));
+        let key = |n: usize| part.ends.get(n).map(|&(ts, _)| (ts, part.cpu));
+        let mut after = first + 1;
+        match heads.peek() {
+            Some(Reverse((other, _, _))) => {
+                while key(after).is_some_and(|k| k < *other) {
+                    after += 1;
+                }
+            }
+            None => after = part.ends.len(),
+        }
+        let start = first.checked_sub(1).map_or(0, |prev| part.ends[prev].1);
+        out.extend_from_slice(&part.text[start..part.ends[after - 1].1]);
+        if let Some(k) = key(after) {
+            heads.push(Reverse((k, i, after)));
         }
     }
 }
