@@ -1,7 +1,8 @@
-//! The stream side of graph mode: the kernel's text (live, or a saved trace)
-//! in, rendered lines out, a line cut by a read kept until its end arrives.
+//! A text trace (`cat trace`, `trace-cmd show`, `perf ftrace` output) in,
+//! rendered lines out, a line cut by a read kept until its end arrives.
 //! Also counts lines, `[LOST N EVENTS]` and errno return values for the
-//! closing summary.
+//! closing summary ([`Tally`], which the printer of records keeps too:
+//! records are colored as they are printed, not parsed again here).
 //!
 //! Plain output is the kernel's bytes, passed on untouched. Colored output
 //! is parsed and rendered line by line; a big chunk (`ftr report` of a large
