@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+mod common;
+use common::strip_sgr;
+
 const T: &str = "/sys/kernel/tracing";
 const LOCK: &str = "/tmp/ftr-tests.lock";
 
@@ -1673,26 +1676,6 @@ fn report_names_errno_return_values() {
         back = back.replace(name, "");
     }
     assert_eq!(back, text);
-}
-
-fn strip_sgr(b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == 0x1b && b.get(i + 1) == Some(&b'[') {
-            let mut j = i + 2;
-            while j < b.len() && (b[j].is_ascii_digit() || b[j] == b';') {
-                j += 1;
-            }
-            if b.get(j) == Some(&b'm') {
-                i = j + 1;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    out
 }
 
 #[test]

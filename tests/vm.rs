@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
+mod common;
+use common::strip_sgr;
+
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// What the VM tests need and cannot install themselves: root (for
@@ -507,6 +510,41 @@ fn check(ver: &str) {
         calls(text),
         calls(shown),
         "{ver}: report vs live\n{text}\n{shown}"
+    );
+    // Live in color: the lines are colored as they are printed, and that is
+    // the coloring `ftr report` gives the same text, escapes removed.
+    let (colored, rc) = run.get("colored");
+    assert_eq!(rc, 0, "{ver}: {colored}");
+    let graph: String = colored
+        .lines()
+        .filter(|l| !l.starts_with("ftr: "))
+        .flat_map(|l| [l, "\n"])
+        .collect();
+    let plain = strip_sgr(graph.as_bytes());
+    assert!(plain.len() < graph.len(), "{ver}: colored: {colored}");
+    let calls_shown = calls(&String::from_utf8_lossy(&plain));
+    assert!(
+        calls_shown
+            .iter()
+            .any(|(d, n)| *d == 0 && n == "__x64_sys_pwritev2"),
+        "{ver}: {colored}"
+    );
+    let mut report = Command::new(static_ftr())
+        .args(["report", "--color=always", "--no-pager", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ftr report");
+    {
+        use std::io::Write;
+        let mut stdin = report.stdin.take().expect("stdin");
+        stdin.write_all(&plain).expect("write to ftr report");
+    }
+    let recolored = report.wait_with_output().expect("ftr report");
+    assert!(
+        recolored.stdout == graph.as_bytes(),
+        "{ver}: live colors vs ftr report's of the same text:\n{graph}\n{}",
+        String::from_utf8_lossy(&recolored.stdout)
     );
     // Children followed by default, not with --no-inherit. Keyed on the pid:
     // the kernel may print one task as `<...>-943` and later `forker-943`.

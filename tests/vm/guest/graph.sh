@@ -89,6 +89,9 @@ check delay
 run saved ftr -o /tmp/cap.dat -G __x64_sys_pwritev2 --graph-opts depth=2 --no-pager -- pwv2 2
 check saved
 run report ftr report --color=never --no-pager /tmp/cap.dat
+# In color, live: each line is colored as it is printed.
+run colored ftr -G __x64_sys_pwritev2 --graph-opts depth=3 --color=always --no-pager -- pwv2 2
+check colored
 run inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-pager -- forker 2
 check inherit
 run no-inherit ftr -G __x64_sys_pwritev2 --graph-opts depth=1 --no-inherit --no-pager -- forker 2
