@@ -208,6 +208,39 @@ fn and_so_does_it_printed_one_cpu_per_thread() {
     }
 }
 
+/// Lost events marked in page headers print where they happened, and
+/// alike in both renderers: the stream's (live) and one CPU per thread
+/// (captures). The marks are made: no fixture lost events.
+#[test]
+fn lost_event_marks_print_alike_one_cpu_per_thread() {
+    let dir = fixtures()
+        .into_iter()
+        .find(|d| d.ends_with("6.12-unfiltered-2cpu-depth2"))
+        .expect("the 6.12-unfiltered-2cpu-depth2 fixture");
+    let sources = sources(&dir);
+    let page_size = sources.page_size;
+    let mut pages = repeated(&raw_pages(&dir, sources.nr_cpu_ids), page_size, 3);
+    // Every fifth page of each CPU says events were lost before it
+    // (commit's bit 31), without a count.
+    let mut marked = 0;
+    for data in &mut pages {
+        for page in data.chunks_mut(page_size).skip(2).step_by(5) {
+            page[11] |= 0x80;
+            marked += 1;
+        }
+    }
+    let want = rendered(&sources, &pages);
+    assert_eq!(want.matches("[LOST EVENTS]").count(), marked, "{want}");
+    for (threads, window) in [(1, 1), (2, 2), (2, 128)] {
+        let got = rendered_in_parallel(&sources, &pages, threads, window);
+        assert!(
+            want == got,
+            "{threads} threads, windows of {window}: {}",
+            first_difference(&want, &got)
+        );
+    }
+}
+
 /// Each fixture rendered by `render` is the kernel's `trace` text.
 fn byte_identical(render: impl Fn(&Path) -> String) {
     let mut failed = Vec::new();
