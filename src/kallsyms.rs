@@ -8,6 +8,7 @@
 //! function tracer's plain lookup (`kallsyms_lookup`) gives the name alone.
 
 use std::io::Write;
+use std::sync::Arc;
 
 /// One symbol: where it starts and where its name lives in the arena.
 #[derive(Debug, Clone, Copy)]
@@ -33,14 +34,21 @@ pub struct Sym<'a> {
     pub size: u64,
 }
 
+/// The symbols, shared by the copies each printing thread has; each copy
+/// has a cache of its own.
 #[derive(Debug, Default, Clone)]
 pub struct Symbols {
-    arena: String,
-    /// Sorted by address; aliases keep their file order.
-    entries: Vec<Entry>,
+    table: Arc<Table>,
     /// Recent lookups, by address: a trace names the same few hundred
     /// functions over and over, among some hundred thousand symbols.
     cache: Cache,
+}
+
+#[derive(Debug, Default)]
+struct Table {
+    arena: String,
+    /// Sorted by address; aliases keep their file order.
+    entries: Vec<Entry>,
 }
 
 /// A direct-mapped cache of (address, first alias, the symbol after).
@@ -74,7 +82,7 @@ impl Symbols {
     /// Parses `ADDR TYPE NAME [\t[MODULE]]` lines; lines that do not parse
     /// are skipped.
     pub fn parse(text: &str) -> Symbols {
-        let mut syms = Symbols::default();
+        let mut syms = Table::default();
         for line in text.lines() {
             let mut parts = line.split_whitespace();
             let (Some(addr), Some(_kind), Some(name)) = (parts.next(), parts.next(), parts.next())
@@ -93,39 +101,26 @@ impl Symbols {
         syms.entries.sort_by_key(|e| e.addr);
         // Room to copy any name as one fixed-size move (`write_name`).
         syms.arena.push_str(&" ".repeat(SHORT));
-        syms
-    }
-
-    fn push(&mut self, addr: u64, name: &str, module: Option<&str>) {
-        let start = self.arena.len() as u32;
-        self.arena.push_str(name);
-        let name_end = self.arena.len() as u32;
-        if let Some(module) = module {
-            self.arena.push(' ');
-            self.arena.push_str(module);
+        Symbols {
+            table: Arc::new(syms),
+            cache: Cache::default(),
         }
-        self.entries.push(Entry {
-            addr,
-            name: start,
-            name_end,
-            with_module: self.arena.len() as u32,
-        });
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.table.entries.is_empty()
     }
 
     /// The symbol that `addr` falls in, if any symbol starts at or below it.
     pub fn lookup(&self, addr: u64) -> Option<Sym<'_>> {
         let (first, after) = self.find(addr)?;
-        let e = self.entries[first];
-        let size = self.entries[after..]
+        let e = self.table.entries[first];
+        let size = self.table.entries[after..]
             .first()
             .map_or(0, |next| next.addr - e.addr);
         Some(Sym {
-            name: &self.arena[e.name as usize..e.name_end as usize],
-            display: &self.arena[e.name as usize..e.with_module as usize],
+            name: &self.table.arena[e.name as usize..e.name_end as usize],
+            display: &self.table.arena[e.name as usize..e.with_module as usize],
             offset: addr - e.addr,
             size,
         })
@@ -137,17 +132,17 @@ impl Symbols {
     #[inline]
     pub fn write_name(&self, out: &mut Vec<u8>, addr: u64) -> Option<&str> {
         let (first, _) = self.find(addr)?;
-        let e = self.entries[first];
+        let e = self.table.entries[first];
         let (start, end) = (e.name as usize, e.name_end as usize);
-        match self.arena.as_bytes().get(start..start + SHORT) {
+        match self.table.arena.as_bytes().get(start..start + SHORT) {
             Some(block) if end - start <= SHORT => {
                 let at = out.len();
                 out.extend_from_slice(block);
                 out.truncate(at + end - start);
             }
-            _ => out.extend_from_slice(&self.arena.as_bytes()[start..end]),
+            _ => out.extend_from_slice(&self.table.arena.as_bytes()[start..end]),
         }
-        self.arena.get(end..e.with_module as usize)
+        self.table.arena.get(end..e.with_module as usize)
     }
 
     /// [`Self::search`] through the cache.
@@ -167,19 +162,20 @@ impl Symbols {
     /// The first alias of the symbol `addr` falls in, and the index after
     /// its last alias.
     fn search(&self, addr: u64) -> Option<(usize, usize)> {
-        let after = self.entries.partition_point(|e| e.addr <= addr);
+        let after = self.table.entries.partition_point(|e| e.addr <= addr);
         let last = after.checked_sub(1)?;
-        let at = self.entries[last].addr;
+        let at = self.table.entries[last].addr;
         // The first alias at that address, as the kernel picks it.
-        let first = self.entries[..last].partition_point(|e| e.addr < at);
+        let first = self.table.entries[..last].partition_point(|e| e.addr < at);
         Some((first, after))
     }
 
     /// The start address of the first symbol called `name`.
     pub fn address_of(&self, name: &str) -> Option<u64> {
-        self.entries
+        self.table
+            .entries
             .iter()
-            .find(|e| &self.arena[e.name as usize..e.name_end as usize] == name)
+            .find(|e| &self.table.arena[e.name as usize..e.name_end as usize] == name)
             .map(|e| e.addr)
     }
 
@@ -201,6 +197,24 @@ impl Symbols {
         // Writing to a Vec cannot fail.
         let _ = write!(out, "+{:#x}/{:#x}", sym.offset, sym.size);
         out.extend_from_slice(&sym.display.as_bytes()[sym.name.len()..]);
+    }
+}
+
+impl Table {
+    fn push(&mut self, addr: u64, name: &str, module: Option<&str>) {
+        let start = self.arena.len() as u32;
+        self.arena.push_str(name);
+        let name_end = self.arena.len() as u32;
+        if let Some(module) = module {
+            self.arena.push(' ');
+            self.arena.push_str(module);
+        }
+        self.entries.push(Entry {
+            addr,
+            name: start,
+            name_end,
+            with_module: self.arena.len() as u32,
+        });
     }
 }
 
