@@ -31,8 +31,16 @@ const ENTRY: u16 = 11;
 const EXIT: u16 = 10;
 const RETADDR_ENTRY: u16 = 12;
 
+const PRINT: u16 = 5;
+
+/// The graph's records, and trace_marker's.
 fn layouts() -> Layouts {
     Layouts::new(vec![
+        format(
+            "print",
+            PRINT,
+            &[("unsigned long ip", 8, 8), ("char buf[]", 16, 0)],
+        ),
         format(
             "funcgraph_entry",
             ENTRY,
@@ -279,5 +287,102 @@ fn lost_events_and_orphan_returns() {
         String::from_utf8(out).expect("utf-8"),
         "CPU:1 [LOST 1885 EVENTS]\n 1)   2.000 us    |    } /* do_sys_openat2 */\n\
          CPU:1 [LOST EVENTS]\n 1)   3.000 us    |  } /* __x64_sys_dup2 */\n"
+    );
+}
+
+/// funcgraph-retaddr without funcgraph-retval: the leaf's comment is the
+/// return address alone (one styled piece in color: `render` checks it).
+#[test]
+fn return_addresses_alone() {
+    let got = render(
+        "funcgraph-retaddr\n",
+        RetvalStyle::Ret,
+        0,
+        &[
+            (
+                1,
+                retaddr_entry("mutex_unlock", 0, addr("rb_simple_write") + 0xe1),
+            ),
+            (2, exit("mutex_unlock", 0, 0, 1_062)),
+        ],
+    );
+    assert_eq!(
+        got,
+        " 0)   1.062 us    |  mutex_unlock(); /* <-rb_simple_write+0xe1/0x170 */\n"
+    );
+}
+
+/// A trace_marker text over two lines: the comment's color ends with its
+/// first line, as the renderer's line does; a byte that is not UTF-8 on the
+/// second line does not change that.
+#[test]
+fn a_marker_over_two_lines_is_colored_as_its_text() {
+    let printer = || text("", RetvalStyle::Equals);
+    let mut marker = head(PRINT);
+    marker.extend(addr("the_end").to_le_bytes());
+    marker.extend(b"ok\nbad \xff\n\0");
+    let print = |t: KernelText| {
+        let mut stream = Stream::new(t);
+        stream.push(0, 1, &marker);
+        let mut out = Vec::new();
+        stream.finish(&mut out);
+        out
+    };
+    let plain = print(printer());
+    assert_eq!(plain, b" 0)               |  /* ok\nbad \xff */\n");
+    let colored = print(printer().styled(Theme::color(), false));
+    assert_eq!(colored, recolor(&plain, Theme::color(), false).0);
+}
+
+/// One ring buffer page: its time, then each record with its delta.
+fn page(ts: u64, records: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    let mut data = Vec::new();
+    for (delta, r) in records {
+        let mut r = r.clone();
+        r.resize(r.len().next_multiple_of(4), 0);
+        // type_len: the length in words (up to 28), then the delta.
+        data.extend(((r.len() / 4) as u32 | delta << 5).to_le_bytes());
+        data.extend(r);
+    }
+    let mut p = ts.to_le_bytes().to_vec();
+    p.extend((data.len() as u64).to_le_bytes());
+    p.extend(data);
+    p.resize(4096, 0);
+    p
+}
+
+/// A record that prints nothing (here: of a type no format names) still
+/// takes its place in the merge: on a CPU whose clock steps back after
+/// it, the CPUs' lines come out as the stream orders them.
+#[test]
+fn a_record_that_prints_nothing_keeps_its_place_in_the_merge() {
+    let mut unknown = head(999);
+    unknown.extend([0u8; 8]);
+    let cpu0 = [
+        page(100, &[(0, unknown)]),
+        page(10, &[(0, exit("do_sys_openat2", 0, 0, 1_000))]),
+    ]
+    .concat();
+    let cpu1 = page(50, &[(0, exit("the_end", 0, 0, 2_000))]);
+    let pages = [cpu0, cpu1];
+    let mut want = Vec::new();
+    super::sources::render_pages(
+        text("", RetvalStyle::Equals),
+        4096,
+        &pages,
+        &mut want,
+        |_| true,
+    );
+    let mut got = Vec::new();
+    let texts = vec![text("", RetvalStyle::Equals), text("", RetvalStyle::Equals)];
+    super::parallel::render_pages(texts, 4096, &pages, 128, &mut got, |_| true);
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&want)
+    );
+    assert!(
+        want.starts_with(b" 1)"),
+        "{}",
+        String::from_utf8_lossy(&want)
     );
 }

@@ -23,10 +23,10 @@ use super::records::{Body, Common, Entry, Exit, Layouts, Record};
 use super::render::{errno_of, Esc, Palette};
 use super::view::Tally;
 use crate::kallsyms::Symbols;
-use crate::style::{Theme, RESET};
+use crate::style::Theme;
 use crate::{digits, errno};
 
-/// [`RESET`] as a constant-size piece.
+/// [`crate::style::RESET`] as a constant-size piece.
 const RESET_BYTES: &[u8; 4] = b"\x1b[0m";
 /// The kernel's FTRACE_RETFUNC_DEPTH: depths it remembers functions at.
 const RETFUNC_DEPTH: usize = 50;
@@ -340,19 +340,18 @@ impl Pen {
     }
 
     /// Text written from `at` on (up to the line's end) in `style`: the
-    /// style goes in front once the text is known. Text that is not UTF-8
-    /// stays unstyled, as the renderer leaves such lines; a newline in it
-    /// (a trace_marker text) ends the style, as it ends the renderer's line.
+    /// style goes in front once the text is known. A newline in it (a
+    /// trace_marker text) ends the style, as it ends the renderer's line;
+    /// text that is not UTF-8 stays unstyled, as the renderer leaves it.
+    /// (The renderer leaves such a line's columns unstyled too; here they
+    /// keep their styles. Stripped of escapes, both are the same text.)
     fn wrap(&self, out: &mut Vec<u8>, style: Esc, at: usize) {
         let text = &out[at..];
-        if style.len == 0 || text.is_empty() || std::str::from_utf8(text).is_err() {
+        let end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+        if style.len == 0 || end == 0 || std::str::from_utf8(&text[..end]).is_err() {
             return;
         }
-        let end = text
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(out.len(), |p| at + p);
-        out.splice(end..end, RESET.bytes());
+        out.splice(at + end..at + end, RESET_BYTES.iter().copied());
         out.splice(at..at, style.bytes[..style.len].iter().copied());
     }
 }
@@ -407,7 +406,8 @@ impl KernelText {
             .map(|(start, end)| start..end);
         let cpu_width = kernel.nr_cpu_ids.saturating_sub(1).to_string().len();
         KernelText {
-            cpus: vec![CpuState::new(); kernel.nr_cpu_ids.max(1) as usize],
+            // Grown as CPUs show up: nr_cpu_ids comes from a capture file.
+            cpus: Vec::new(),
             printer: Printer {
                 kernel,
                 events,
@@ -425,7 +425,9 @@ impl KernelText {
     /// The columns that are the same on every line of a CPU, written once.
     fn with_columns(mut self) -> KernelText {
         let p = &mut self.printer;
-        p.cpu_columns = (0..p.kernel.nr_cpu_ids as usize)
+        // The CPUs of most machines; higher ones are written each time.
+        const MADE: u32 = 512;
+        p.cpu_columns = (0..p.kernel.nr_cpu_ids.min(MADE) as usize)
             .map_while(|cpu| {
                 let mut text = Vec::new();
                 p.pen.cpu_column(p.cpu_width, cpu, &mut text);
@@ -716,13 +718,15 @@ impl Printer {
                     out.extend_from_slice(b" <-");
                     self.kernel.symbols.write_ps_offset(out, ret);
                 }
-                if let Some(v) = retval {
-                    out.extend_from_slice(b" ret=");
+                let Some(v) = retval else {
+                    // Nothing inside styled apart: one piece.
+                    out.extend_from_slice(b" */");
                     self.pen.close(out, tail, at);
-                    self.retval(v, out);
-                } else {
-                    self.pen.close(out, tail, at);
-                }
+                    return;
+                };
+                out.extend_from_slice(b" ret=");
+                self.pen.close(out, tail, at);
+                self.retval(v, out);
             }
         }
         self.pen.put(out, tail, b" */");
@@ -1049,8 +1053,11 @@ fn decimal_len(n: i32) -> usize {
     sign + len
 }
 
+/// Two spaces a level. The kernel's line (a trace_seq) holds a page: a
+/// depth that a damaged record makes huge is cut there too.
 fn indent(out: &mut Vec<u8>, depth: i32) {
-    digits::spaces(out, usize::try_from(depth).unwrap_or(0) * 2);
+    const LINE_MAX: usize = 4096;
+    digits::spaces(out, (usize::try_from(depth).unwrap_or(0) * 2).min(LINE_MAX));
 }
 
 /// trace_find_mark: strictly above 1 s `$`, 100 ms `@`, 10 ms `*`,
@@ -1152,7 +1159,7 @@ mod tests {
 
     #[test]
     fn reset_is_reset() {
-        assert_eq!(RESET.as_bytes(), RESET_BYTES);
+        assert_eq!(crate::style::RESET.as_bytes(), RESET_BYTES);
     }
 
     fn duration(ns: u64) -> String {

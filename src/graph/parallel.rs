@@ -6,10 +6,17 @@
 //!
 //! The merge goes window by window, so that only a few windows of text
 //! are held at once. A CPU's records belong to a window up to its first
-//! record at or after the window's end; later ones wait for the next
-//! window, even if older (a CPU's clock can step back). The merge by the
-//! oldest head would print none of them before every CPU's older records
-//! either: any head before the end comes before any head after it.
+//! record at or after the window's end; the rest wait for the next window,
+//! even one that is older (a CPU's clock can step back). Windows put one
+//! after the other are still the merge of the whole: a head before the
+//! window's end always comes before a head at or after it.
+//!
+//! Every record takes its place in the merge, also one that prints
+//! nothing (a hidden irq, a record that does not decode), as in the
+//! stream. Unlike the stream, which is fed page by page in the order of
+//! the pages' first times, the merge here is record by record, as the
+//! kernel's: the two differ only where a CPU's clock steps back across an
+//! empty page.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -25,7 +32,8 @@ use crate::ringbuf::{decode_page, Event};
 struct Part {
     cpu: u32,
     text: Vec<u8>,
-    /// (time, end in `text`) per record that printed something.
+    /// (time, end in `text`) per record (one that printed nothing ends
+    /// where the one before it did).
     ends: Vec<(u64, usize)>,
 }
 
@@ -76,14 +84,15 @@ impl<'a> Cpu<'a> {
             let len = self.page_size.min(self.data.len() - at);
             self.next_page = at + self.page_size;
             self.events.clear();
-            let info = decode_page(self.data, at, len, self.cpu, &mut self.events);
+            // Offsets within the page: a CPU's data may pass 4 GiB.
+            let page = &self.data[at..at + len];
+            let info = decode_page(page, 0, len, self.cpu, &mut self.events);
             if let Some(count) = info.lost {
                 self.items.push(Item::Lost(count));
             }
-            let data = self.data;
-            self.items.extend(self.events.iter().map(|e| Item::Record {
-                ts: e.ts,
-                bytes: &data[e.start as usize..(e.start + e.len) as usize],
+            self.items.extend(self.events.iter().filter_map(|e| {
+                let bytes = page.get(e.start as usize..e.start as usize + e.len as usize)?;
+                Some(Item::Record { ts: e.ts, bytes })
             }));
         }
         self.items.get(self.head + n).copied()
@@ -129,16 +138,15 @@ impl<'a> Cpu<'a> {
             if text.record(self.cpu, ts, bytes, next, &mut part.text) {
                 self.pop(); // the leaf's exit, printed with its entry
             }
-            if part.ends.last().map_or(0, |e| e.1) < part.text.len() {
-                part.ends.push((ts, part.text.len()));
-            }
+            part.ends.push((ts, part.text.len()));
         }
     }
 }
 
 /// Renders the pages of every CPU (`cpu_data[cpu]`, whole pages) in the
 /// kernel's order, as [`super::sources::render_pages`] does, with a thread
-/// printing CPUs for each of `texts` (each thread has its own printer).
+/// printing CPUs for each of `texts` (each thread has its own printer; at
+/// least one).
 /// The text is appended to `out`, which `flush` may take after each
 /// window (false: stop). `window_pages` pages of all CPUs make a window.
 /// Gives what the printers counted.
@@ -150,6 +158,7 @@ pub fn render_pages(
     out: &mut Vec<u8>,
     mut flush: impl FnMut(&mut Vec<u8>) -> bool,
 ) -> Tally {
+    debug_assert!(!texts.is_empty(), "no printer");
     let ends = window_ends(page_size, cpu_data, window_pages.max(1));
     texts.truncate(cpu_data.len().max(1));
     let threads = texts.len();

@@ -231,13 +231,16 @@ pub fn render_pages<S: Sink>(
         let len = page_size.min(data.len() - at);
         next[cpu] = at + page_size;
         events.clear();
-        let info = decode_page(data, at, len, cpu as u32, &mut events);
+        // Offsets within the page: a CPU's data may pass 4 GiB.
+        let page = &data[at..at + len];
+        let info = decode_page(page, 0, len, cpu as u32, &mut events);
         if let Some(count) = info.lost {
             stream.push_lost(cpu as u32, count);
         }
         for e in &events {
-            let record = &data[e.start as usize..(e.start + e.len) as usize];
-            stream.push_borrowed(cpu as u32, e.ts, record);
+            if let Some(record) = page.get(e.start as usize..e.start as usize + e.len as usize) {
+                stream.push_borrowed(cpu as u32, e.ts, record);
+            }
         }
         // Records from the earliest unread page on may still be older than
         // what the other CPUs have pushed.
