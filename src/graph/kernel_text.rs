@@ -26,8 +26,6 @@ use crate::kallsyms::Symbols;
 use crate::style::Theme;
 use crate::{digits, errno};
 
-/// [`crate::style::RESET`] as a constant-size piece.
-const RESET_BYTES: &[u8; 4] = b"\x1b[0m";
 /// The kernel's FTRACE_RETFUNC_DEPTH: depths it remembers functions at.
 const RETFUNC_DEPTH: usize = 50;
 /// TRACE_GRAPH_PROCINFO_LENGTH: the width `comm-pid` is centred in.
@@ -303,7 +301,7 @@ impl Pen {
         if out.len() == at + style.len {
             out.truncate(at);
         } else {
-            out.extend_from_slice(RESET_BYTES);
+            self.pal.reset.write(out);
         }
     }
 
@@ -351,7 +349,8 @@ impl Pen {
         if style.len == 0 || end == 0 || std::str::from_utf8(&text[..end]).is_err() {
             return;
         }
-        out.splice(at + end..at + end, RESET_BYTES.iter().copied());
+        let reset = &self.pal.reset;
+        out.splice(at + end..at + end, reset.bytes[..reset.len].iter().copied());
         out.splice(at..at, style.bytes[..style.len].iter().copied());
     }
 }
@@ -1156,11 +1155,6 @@ fn lat_flags(c: &Common, out: &mut Vec<u8>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reset_is_reset() {
-        assert_eq!(crate::style::RESET.as_bytes(), RESET_BYTES);
-    }
 
     fn duration(ns: u64) -> String {
         let mut out = Vec::new();
