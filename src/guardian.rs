@@ -83,7 +83,7 @@ fn guard(pipe: OwnedFd, journal_fd: i32, path: PathBuf) -> ! {
         // SAFETY: setting a signal's disposition to ignore.
         unsafe { libc::signal(sig, libc::SIG_IGN) };
     }
-    crate::session::close_all_but(&[journal_fd, pipe.as_raw_fd()]);
+    crate::detach::close_all_but(&[journal_fd, pipe.as_raw_fd()]);
     let mut pipe = File::from(pipe);
     let mut byte = [0u8; 1];
     let dismissed = loop {
@@ -94,7 +94,7 @@ fn guard(pipe: OwnedFd, journal_fd: i32, path: PathBuf) -> ! {
             Err(_) => break false,
         }
     };
-    let code = if dismissed || crate::session::replay(&path) {
+    let code = if dismissed || crate::repair::replay(&path) {
         0
     } else {
         1

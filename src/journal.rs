@@ -183,8 +183,64 @@ impl Stale {
     }
 }
 
-/// Journals whose owner is gone: nobody holds their lock.
-pub fn stale() -> Vec<Stale> {
+/// A journal that something holds locked: its ftr, or, once that ftr is
+/// gone, its guardian replaying it or its clean-up child finishing it.
+pub struct Held {
+    pub path: PathBuf,
+    /// The ftr that wrote it (its file name).
+    pub pid: i32,
+    /// What it says as read now (the holder may still be appending).
+    pub record: std::result::Result<Record, Unreadable>,
+    file: File,
+}
+
+impl Held {
+    /// Whether the ftr that wrote it still runs. Once it is gone, whoever
+    /// holds the lock is undoing its changes: the guardian (ftr was killed)
+    /// or the clean-up child (ftr ended normally).
+    pub fn owner_alive(&self) -> bool {
+        alive(self.pid)
+    }
+
+    /// Waits until its holder lets go, polling until `deadline`.
+    pub fn wait(self, deadline: std::time::Instant) -> Released {
+        loop {
+            if lock(&self.file, true).is_ok() {
+                // The holder removes the journal once all is undone; one it
+                // could not wholly undo stays, for `ftr reset` to report.
+                return match same_file(&self.file, &self.path) {
+                    true => Released::Left,
+                    false => Released::Done,
+                };
+            }
+            if std::time::Instant::now() >= deadline {
+                return Released::TimedOut;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// How the wait for a held journal ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Released {
+    /// Undone and removed by its holder.
+    Done,
+    /// Let go, but still there: its holder could not undo all of it.
+    Left,
+    /// Still held at the deadline.
+    TimedOut,
+}
+
+/// A journal in `/run/ftr`, by who holds it.
+pub enum Found {
+    Stale(Stale),
+    Held(Held),
+}
+
+/// Every journal in `/run/ftr`: the stale ones locked by this process (so
+/// that two repairs never replay one twice), the others as held.
+pub fn scan() -> Vec<Found> {
     let Ok(dir) = fs::read_dir(DIR) else {
         return Vec::new();
     };
@@ -194,7 +250,8 @@ pub fn stale() -> Vec<Stale> {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let temp = name.starts_with('.') && name.ends_with(".new");
-        if !temp && name.parse::<u32>().is_err() {
+        let pid = name.parse::<i32>();
+        if !temp && pid.is_err() {
             continue;
         }
         let Ok(file) = OpenOptions::new()
@@ -204,27 +261,59 @@ pub fn stale() -> Vec<Stale> {
         else {
             continue;
         };
-        if lock(&file, true).is_err() {
-            continue; // a live ftr (or its guardian or clean-up child) holds it
-        }
+        let held = lock(&file, true).is_err();
         if temp {
-            // Its owner died before it changed anything.
-            let _ = fs::remove_file(&path);
-            continue;
+            if !held {
+                // Its owner died before it changed anything.
+                let _ = fs::remove_file(&path);
+            }
+            continue; // a live ftr still writing its header
         }
         let Ok(text) = fs::read_to_string(&path) else {
             continue;
         };
-        out.push(Stale {
-            path,
-            record: parse(&text),
-            _lock: file,
+        let record = parse(&text);
+        out.push(match (held, pid) {
+            (true, Ok(pid)) => Found::Held(Held {
+                path,
+                pid,
+                record,
+                file,
+            }),
+            _ => Found::Stale(Stale {
+                path,
+                record,
+                _lock: file,
+            }),
         });
     }
     out
 }
 
-/// Whether a live ftr (or its clean-up child) holds the journal of `pid`.
+/// Whether `file` is still the file named `path`.
+fn same_file(file: &File, path: &Path) -> bool {
+    match (file.metadata(), fs::symlink_metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+/// Whether process `pid` runs (a zombie has ended: its files are closed).
+fn alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // `pid (comm) S ...`: the state follows the last `)`.
+        Ok(stat) => !matches!(
+            stat.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().as_bytes().first()),
+            Some(Some(b'Z' | b'X'))
+        ),
+        // No /proc: ask the kernel whether the pid exists.
+        Err(_) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok(),
+    }
+}
+
+/// Whether a live ftr (or its guardian or clean-up child) holds the journal
+/// of `pid`.
 pub fn is_held(pid: i32) -> bool {
     let path = Path::new(DIR).join(pid.to_string());
     match OpenOptions::new()
@@ -437,6 +526,23 @@ fn unescape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_zombie_has_ended() {
+        assert!(alive(std::process::id() as i32));
+        let mut child = std::process::Command::new("true")
+            .spawn()
+            .expect("run true");
+        let pid = child.id() as i32;
+        // Not reaped yet: a zombie until wait(), with its files closed.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while alive(pid) && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(!alive(pid), "a zombie counts as ended");
+        let _ = child.wait();
+        assert!(!alive(pid), "a reaped process has ended");
+    }
 
     #[test]
     fn escape_round_trips() {

@@ -6,6 +6,7 @@
 mod capture;
 mod cli;
 mod collector;
+mod detach;
 mod digits;
 mod errno;
 mod error;
@@ -21,6 +22,7 @@ mod names;
 mod noise;
 mod output;
 mod reader;
+mod repair;
 mod ringbuf;
 mod run;
 mod session;
@@ -63,8 +65,13 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<i32> {
         Command::Report(args) => graph::report(args),
         Command::List { what, glob } => list::run(what, glob.as_deref()),
         Command::Reset => {
+            // Restores under way first (a killed ftr's guardian may still be
+            // at it): once reset returns, tracefs is as it was.
+            let mut said = repair::settle(repair::Wait::All);
             let tracefs = tracefs::Tracefs::open()?;
-            for line in session::repair_stale(&tracefs) {
+            said.extend(repair::repair_stale(&tracefs));
+            tracefs.unmount_if_ours();
+            for line in said {
                 print_stdout(&format!("{line}\n"));
             }
             Ok(0)

@@ -17,6 +17,7 @@ use nix::sys::signal::Signal;
 use crate::cli::{OutputArgs, Target};
 use crate::error::{warn, Result};
 use crate::output::Output;
+use crate::repair;
 use crate::session::{Buffer, Session};
 use crate::signals::Signals;
 use crate::tracefs::Tracefs;
@@ -160,10 +161,14 @@ fn prepare<P>(
         Some(name) => Some(workload::lookup_user(name)?),
         None => None,
     };
-    let tracefs = Tracefs::open()?;
     // What a killed ftr left is put back first: the checks below must see
-    // tracefs as it was before that ftr, not its leftovers.
-    for line in crate::session::repair_stale(&tracefs) {
+    // tracefs as it was before that ftr, not its leftovers. A restore under
+    // way is waited for before tracefs is looked for (it may unmount it).
+    for line in repair::settle(repair::Wait::Knobs) {
+        warn(line);
+    }
+    let tracefs = Tracefs::open()?;
+    for line in repair::repair_stale(&tracefs) {
         warn(line);
     }
     let prepared = plan(&tracefs).and_then(|plan| {

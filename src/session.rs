@@ -8,12 +8,12 @@
 //! guardian is gone too, `ftr reset`, which every run does first, does.
 
 use std::fs;
-use std::path::Path;
 
 use crate::error::{warn, Error, Result};
 use crate::guardian::Guardian;
-use crate::journal::{self, Entry, Journal, Unreadable};
-use crate::tracefs::{self, Tracefs};
+use crate::journal::{self, Entry, Journal};
+use crate::repair::{self, append, remove_instance, undo, write};
+use crate::tracefs::Tracefs;
 
 /// Files that hold objects of several tools, one a line: ftr adds and
 /// removes its own lines there and never truncates them.
@@ -167,6 +167,15 @@ impl Session {
         }
         if self.top_level.is_none() {
             self.top_level = Some(journal::lock_top_level()?);
+            // An ftr killed while it held this lock let go of it when it
+            // died, but its guardian may still be putting its knobs back:
+            // what is read below must be the value from before that ftr.
+            for line in repair::settle(repair::Wait::TopLevel) {
+                warn(line);
+            }
+            for line in repair::repair_stale(&self.tracefs) {
+                warn(line);
+            }
         }
         if !self.knobs.iter().any(|(k, _)| k == rel) {
             let old = restorable(rel, &self.tracefs.read(rel)?).map_err(Error::setup)?;
@@ -225,11 +234,11 @@ impl Session {
         }
     }
 
+    /// Puts the top-level knobs back and says so in the journal, also when
+    /// there were none: a journal without that mark belongs to an ftr that
+    /// died before its own restore (see `repair::settle`).
     fn restore_knobs(&mut self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.knobs.is_empty() {
-            return problems;
-        }
         let entries: Vec<Entry> = self
             .knobs
             .drain(..)
@@ -272,88 +281,6 @@ impl Drop for Session {
     }
 }
 
-/// Undoes journal entries, last first. Nothing is written unless the root
-/// is a mounted tracefs: a journal names paths below it, never elsewhere.
-fn undo(tracefs: &Tracefs, entries: &[Entry]) -> Vec<String> {
-    let writes = entries
-        .iter()
-        .any(|e| !matches!(e, Entry::Mounted | Entry::Guardian(_)));
-    if writes && !tracefs::is_tracefs(tracefs.root()) {
-        return vec![format!(
-            "{} is not a mounted tracefs, so nothing was put back; mount it there (mount -t tracefs nodev {0}) and run `ftr reset`",
-            tracefs.root().display()
-        )];
-    }
-    let mut problems = Vec::new();
-    let knobs_restored = entries.contains(&Entry::KnobsRestored);
-    for entry in entries.iter().rev() {
-        match entry {
-            Entry::Knob { rel, old } if !knobs_restored => {
-                if let Err(e) = write(tracefs, rel, old) {
-                    problems.push(e.to_string());
-                }
-            }
-            // Removed with the instance, after the knobs (see cleanup_entries).
-            Entry::Line { rel, remove, .. } => {
-                // The object may never have been made (ftr died before the
-                // write): the kernel's ENOENT then means it is gone already.
-                match append(tracefs, rel, remove) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => problems.push(format!(
-                        "cannot write `{remove}` to {}: {e}",
-                        tracefs.path(rel).display()
-                    )),
-                    _ => {}
-                }
-            }
-            Entry::Instance(name) => {
-                if let Err(e) = remove_instance(tracefs.root(), name) {
-                    problems.push(e);
-                }
-            }
-            Entry::Mounted => {
-                let _ = nix::mount::umount(tracefs.root());
-            }
-            _ => {}
-        }
-    }
-    problems
-}
-
-/// Writes `value` to a knob, truncating it first (a list file takes one line
-/// per write(2); write_all goes on with the rest). Only the session writes
-/// tracefs, so no mode can write around the journal.
-fn write(tracefs: &Tracefs, rel: &str, value: &str) -> Result<()> {
-    let path = tracefs.path(rel);
-    tracefs::write_file(&path, value).map_err(|e| tracefs::write_error(&path, value, &e))
-}
-
-/// Adds one line to a file that holds objects of several tools
-/// (`dynamic_events`): opened for appending, never truncated.
-fn append(tracefs: &Tracefs, rel: &str, line: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    fs::OpenOptions::new()
-        .append(true)
-        .open(tracefs.path(rel))?
-        .write_all(format!("{line}\n").as_bytes())
-}
-
-fn remove_instance(root: &Path, name: &str) -> std::result::Result<(), String> {
-    let path = root.join("instances").join(name);
-    // EBUSY while a reader still has one of its files open: that reader is
-    // closing, give it a moment.
-    for _ in 0..50 {
-        match fs::remove_dir(&path) {
-            Ok(()) => return Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EBUSY) => {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(e) => return Err(format!("cannot remove {}: {e}", path.display())),
-        }
-    }
-    Err(format!("cannot remove {}: still busy", path.display()))
-}
-
 /// Runs the last clean-up steps in a detached grandchild. Returns false if it
 /// could not fork.
 fn detach_cleanup(tracefs: &Tracefs, entries: &[Entry], journal: Journal) -> bool {
@@ -377,54 +304,13 @@ fn detach_cleanup(tracefs: &Tracefs, entries: &[Entry], journal: Journal) -> boo
                 // SAFETY: leaving the intermediate child at once.
                 unsafe { libc::_exit(0) };
             }
-            close_all_but(&[journal.fd()]);
+            crate::detach::close_all_but(&[journal.fd()]);
             let _ = undo(tracefs, entries);
             journal.remove();
             // SAFETY: the clean-up is done.
             unsafe { libc::_exit(0) };
         }
         Err(_) => false,
-    }
-}
-
-/// Closes every descriptor but those in `keep`, and points 0-2 at
-/// /dev/null, so a detached child holds no pipe of the caller's open.
-pub fn close_all_but(keep: &[i32]) {
-    let mut keep: Vec<libc::c_uint> = keep.iter().map(|&fd| fd as libc::c_uint).collect();
-    keep.sort_unstable();
-    // SAFETY: plain descriptor syscalls.
-    unsafe {
-        let null = libc::open(c"/dev/null".as_ptr(), libc::O_RDWR);
-        for fd in 0..3 {
-            if null >= 0 && !keep.contains(&(fd as libc::c_uint)) {
-                libc::dup2(null, fd);
-            }
-        }
-        // The gaps between the kept descriptors, from 3 up.
-        let mut first: libc::c_uint = 3;
-        for k in keep
-            .into_iter()
-            .filter(|&k| k >= 3)
-            .chain([libc::c_uint::MAX])
-        {
-            if first < k {
-                close_range(first, k - 1);
-            }
-            first = k.saturating_add(1);
-        }
-    }
-}
-
-/// Closes `first..=last`.
-fn close_range(first: libc::c_uint, last: libc::c_uint) {
-    // SAFETY: plain descriptor syscalls.
-    unsafe {
-        if libc::syscall(libc::SYS_close_range, first, last, 0) != 0 {
-            // No close_range (before 5.9): the usual descriptor limit.
-            for fd in first..=last.min(4096) {
-                libc::close(fd as i32);
-            }
-        }
     }
 }
 
@@ -465,119 +351,6 @@ pub fn restorable(rel: &str, read: &str) -> std::result::Result<String, String> 
             .join("\n"),
         _ => value.to_string(),
     })
-}
-
-/// The guardian's work once its ftr was killed: replays the journal at
-/// `path` and removes it. A journal that could not be wholly replayed is
-/// left for `ftr reset`, which says what went wrong. Returns success.
-pub fn replay(path: &Path) -> bool {
-    let Ok(record) = fs::read_to_string(path).map(|text| journal::parse(&text)) else {
-        return false;
-    };
-    let Ok(record) = record else { return false };
-    let Some(root) = record.tracefs.clone() else {
-        return false;
-    };
-    let done = undo(&Tracefs::at(root), &record.entries).is_empty();
-    if done {
-        let _ = fs::remove_file(path);
-    }
-    done
-}
-
-/// `ftr reset` (and the start of every run): replays the journals of ftr
-/// processes that died without restoring (and whose guardian died too), and
-/// removes `instances/ftr-<pid>` of processes that are gone. It touches
-/// nothing that another tool owns. Returns what it did, a line each.
-pub fn repair_stale(tracefs: &Tracefs) -> Vec<String> {
-    let mut done = Vec::new();
-    for stale in journal::stale() {
-        let path = stale.path.display().to_string();
-        let record = match &stale.record {
-            Ok(record) => record,
-            // Its owner died before writing the header: it changed nothing.
-            Err(Unreadable::Torn) => {
-                stale.remove();
-                continue;
-            }
-            Err(Unreadable::Format(format)) => {
-                done.push(format!(
-                    "{path} is a journal of format {format}, which this ftr cannot read; it was left as it is: run `ftr reset` with the ftr that wrote it, or undo what it lists by hand and delete it"
-                ));
-                continue;
-            }
-        };
-        if record.boot.is_some() && record.boot != journal::boot_id() {
-            done.push(format!(
-                "removed {path} (ftr pid {}) unreplayed: it is from another boot, whose changes went with that kernel",
-                record.pid
-            ));
-            stale.remove();
-            continue;
-        }
-        for line in &record.refused {
-            done.push(format!(
-                "{path}: refused `{line}`: it names a path outside tracefs"
-            ));
-        }
-        let root = record
-            .tracefs
-            .clone()
-            .unwrap_or_else(|| tracefs.root().to_path_buf());
-        let problems = undo(&Tracefs::at(root.clone()), &record.entries);
-        done.push(format!(
-            "restored what ftr (pid {}) left: {} change(s){}",
-            record.pid,
-            record.entries.len(),
-            if problems.is_empty() {
-                String::new()
-            } else {
-                format!("; problems: {}", problems.join("; "))
-            }
-        ));
-        // Kept only for a problem the user can fix: tracefs not mounted there.
-        if tracefs::is_tracefs(&root) {
-            stale.remove();
-        }
-    }
-    if let Ok(dir) = fs::read_dir(tracefs.path("instances")) {
-        for entry in dir.flatten() {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            let Some(pid) = name
-                .strip_prefix("ftr-")
-                .and_then(|p| p.parse::<i32>().ok())
-            else {
-                continue;
-            };
-            // A live ftr holds its journal (written before its instance was
-            // made, removed after it was removed); a pid alone can be reused.
-            if !journal::is_held(pid) && remove_instance(tracefs.root(), &name).is_ok() {
-                done.push(format!("removed instance {name} of a dead ftr"));
-            }
-        }
-    }
-    // Event probes in a dead ftr's group, `ftr_<pid>/…`, should its journal
-    // be gone; other tools' lines are left alone.
-    let dynamic = tracefs.read("dynamic_events").unwrap_or_default();
-    for line in dynamic.lines() {
-        let Some(event) = line.split(' ').next().and_then(|d| d.split_once(':')) else {
-            continue;
-        };
-        let event = event.1;
-        let Some(pid) = event
-            .strip_prefix("ftr_")
-            .and_then(|rest| rest.split_once('/'))
-            .and_then(|(pid, _)| pid.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        if !journal::is_held(pid)
-            && append(tracefs, "dynamic_events", &format!("-:{event}")).is_ok()
-        {
-            done.push(format!("removed event probe {event} of a dead ftr"));
-        }
-    }
-    done
 }
 
 #[cfg(test)]

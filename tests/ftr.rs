@@ -935,6 +935,64 @@ fn kill_9_at_any_moment_is_undone_by_the_guardian() {
     assert_same(&before, "kill -9 at many moments");
 }
 
+/// Kills `ftr trace` with SIGKILL at many moments (set-up, tracing, the
+/// restore after the command's end at about 150 ms) and runs `then` at once,
+/// while the guardian may still be putting tracefs back.
+fn kill_9_then(mut then: impl FnMut(u64)) {
+    let moments = (0..12).map(|i| i * 3).chain((40..=240).step_by(20));
+    for ms in moments {
+        let mut child = quiet_ftr(&[
+            "trace",
+            "-e",
+            "write,openat",
+            "--",
+            "sh",
+            "-c",
+            "sleep 0.15",
+        ]);
+        std::thread::sleep(Duration::from_millis(ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        then(ms);
+    }
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn reset_right_after_kill_9_returns_with_everything_back() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    let mut waited = 0;
+    kill_9_then(|ms| {
+        let (code, out, err) = run(ftr().arg("reset"));
+        assert_eq!(code, 0, "{err}");
+        // As reset returns, not after a grace period: the guardian's restore
+        // under way was waited for.
+        let now = snapshot();
+        assert_eq!(now, before, "kill -9 after {ms} ms, then reset: {out}");
+        waited += out
+            .lines()
+            .filter(|l| l.starts_with("restored by the guardian of ftr "))
+            .count();
+    });
+    // The guardian takes a few ms to remove the instance (RCU): some of the
+    // resets came while it was at it, and said so.
+    assert!(waited > 0, "no reset met a guardian at work");
+}
+
+#[test]
+#[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn a_new_ftr_right_after_kill_9_finds_tracefs_as_before() {
+    let _g = tracing_machine();
+    let before = snapshot();
+    kill_9_then(|ms| {
+        let (code, out, err) = run(ftr().args(["trace", "-e", "openat", "--", "true"]));
+        assert_eq!(code, 0, "kill -9 after {ms} ms, then ftr: {err}");
+        assert!(out.contains("openat("), "{out}");
+        assert_same(&before, &format!("kill -9 after {ms} ms, then a new ftr"));
+    });
+}
+
 #[test]
 #[ignore = "traces this machine's kernel: needs root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn kill_9_of_ftr_and_its_guardian_then_reset_restores() {
