@@ -810,6 +810,17 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
     }
 
     fn trace_cmd(args: &[&str]) -> String {
+        // Installed when missing (as root), as the integration tests' tools are.
+        let need = Command::new("bash")
+            .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/needs.sh"))
+            .arg("trace-cmd")
+            .output()
+            .expect("run bash tests/needs.sh");
+        assert!(
+            need.status.success(),
+            "{}",
+            String::from_utf8_lossy(&need.stderr)
+        );
         let out = Command::new("trace-cmd")
             .args(args)
             .output()
@@ -823,7 +834,7 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
     }
 
     #[test]
-    #[ignore = "needs trace-cmd (apt-get install trace-cmd): cargo test --release --features test-hooks -- --include-ignored"]
+    #[ignore = "runs trace-cmd, which it installs with apt-get as root when missing: cargo test --release --features test-hooks -- --include-ignored"]
     fn trace_cmd_reads_our_file_and_we_read_its() {
         let c = fixture();
         let dir = temp_dir("trace-cmd");

@@ -20,3 +20,20 @@ pub fn strip_sgr(b: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// Makes sure the programs a test runs beside ftr are on this machine:
+/// `tests/needs.sh` installs the missing ones with apt-get (as root), or
+/// the test fails naming the command that installs them.
+pub fn need(tools: &[&str]) {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/needs.sh");
+    let out = std::process::Command::new("bash")
+        .arg(script)
+        .args(tools)
+        .output()
+        .expect("run bash tests/needs.sh");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
