@@ -14,7 +14,7 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::strip_sgr;
+use common::{need, strip_sgr};
 
 const T: &str = "/sys/kernel/tracing";
 const LOCK: &str = "/tmp/ftr-tests.lock";
@@ -28,10 +28,28 @@ fn ftr() -> Command {
     c
 }
 
+/// The machine's tracefs, taken by one test at a time: the file lock
+/// holds across test threads and processes alike. A tracefs the test
+/// mounted is unmounted when it is dropped, as ftr does with its own.
+struct TracingMachine {
+    _lock: fs::File,
+    mounted: bool,
+}
+
+impl Drop for TracingMachine {
+    fn drop(&mut self) {
+        if self.mounted {
+            // ftr's detached clean-up child may still be using it.
+            wait_for_cleanup();
+            let _ = Command::new("umount").arg(T).status();
+        }
+    }
+}
+
 /// Takes the tracefs lock. The tests that call it are `#[ignore]`d unless
 /// asked for (`--include-ignored`); asked for, they fail, naming what is
 /// missing, rather than pass without having run.
-fn tracing_machine() -> fs::File {
+fn tracing_machine() -> TracingMachine {
     use std::os::fd::AsRawFd;
     let lock = fs::File::create(LOCK).expect("create the test lock");
     // SAFETY: flock on a descriptor we own.
@@ -40,17 +58,23 @@ fn tracing_machine() -> fs::File {
         nix_is_root(),
         "this test traces the real kernel: run it as root"
     );
+    let mut mounted = false;
     if !Path::new(T).join("events/syscalls").exists() {
         // Mount it if it is not mounted (ftr does too; this keeps the snapshot honest).
-        let _ = Command::new("mount")
+        mounted = Command::new("mount")
             .args(["-t", "tracefs", "nodev", T])
-            .status();
+            .status()
+            .is_ok_and(|s| s.success());
     }
+    let machine = TracingMachine {
+        _lock: lock,
+        mounted,
+    };
     assert!(
         Path::new(T).join("events/syscalls").exists(),
         "this test needs tracefs with syscall events at {T} (CONFIG_FTRACE_SYSCALLS)"
     );
-    lock
+    machine
 }
 
 fn nix_is_root() -> bool {
@@ -95,10 +119,13 @@ fn snapshot() -> BTreeMap<String, String> {
             s.insert(f.to_string(), v);
         }
     }
-    if let Ok(dir) = fs::read_dir(Path::new(T).join("options")) {
-        for e in dir.flatten() {
-            let v = fs::read_to_string(e.path()).unwrap_or_default();
-            s.insert(format!("options/{}", e.file_name().to_string_lossy()), v);
+    // The osnoise tracer's knobs are global (kernels with CONFIG_OSNOISE_TRACER).
+    for sub in ["options", "osnoise"] {
+        if let Ok(dir) = fs::read_dir(Path::new(T).join(sub)) {
+            for e in dir.flatten() {
+                let v = read_knob(&e.path()).unwrap_or_default();
+                s.insert(format!("{sub}/{}", e.file_name().to_string_lossy()), v);
+            }
         }
     }
     let mut list = |key: &str, dir: &Path| {
@@ -115,6 +142,22 @@ fn snapshot() -> BTreeMap<String, String> {
     list("instances", &Path::new(T).join("instances"));
     list("/run/ftr", Path::new("/run/ftr"));
     s
+}
+
+/// A tracefs file's content, read in one large read: some refuse a read
+/// smaller than their whole content (osnoise/cpus answers EINVAL to the
+/// small first read of `fs::read_to_string`).
+fn read_knob(path: &Path) -> std::io::Result<String> {
+    use std::io::Read;
+    let mut file = fs::File::open(path)?;
+    let mut out = Vec::new();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        match file.read(&mut buf)? {
+            0 => return Ok(String::from_utf8_lossy(&out).into_owned()),
+            n => out.extend_from_slice(&buf[..n]),
+        }
+    }
 }
 
 /// ftr leaves the removal of its stopped instance to a detached child; wait
@@ -523,6 +566,7 @@ fn flags_are_named_as_perf_trace_names_them() {
         env!("CARGO_MANIFEST_DIR"),
         "/tests/fixtures/decode/families.c"
     );
+    need(&["gcc", "perf"]);
     let cc = Command::new("gcc")
         .args(["-O2", "-o"])
         .arg(&prog)
@@ -614,6 +658,7 @@ fn same_symbols(
 fn everyday_commands_read_as_perf_trace_reads_them() {
     let _g = tracing_machine();
     let before = snapshot();
+    need(&["perf"]);
     let dir = tmpdir("corpus");
     let file = dir.join("f.txt");
     let f = file.to_str().unwrap();
@@ -860,7 +905,8 @@ fn signals_stop_tracing_restore_and_reach_the_command() {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        std::thread::sleep(Duration::from_millis(300));
+        // Signalled once sleep is in the call the trace must show.
+        command_in_syscall(child.id(), NR_CLOCK_NANOSLEEP);
         let pid = child.id().to_string();
         assert!(Command::new("kill")
             .args([&format!("-{sig}"), &pid])
@@ -870,7 +916,7 @@ fn signals_stop_tracing_restore_and_reach_the_command() {
         let started = Instant::now();
         let out = child.wait_with_output().unwrap();
         assert!(
-            started.elapsed() < Duration::from_secs(3),
+            started.elapsed() < Duration::from_secs(10),
             "SIG{sig}: ftr stopped promptly"
         );
         // sleep got the signal too and died of it.
@@ -890,6 +936,67 @@ fn guardian_of(pid: u32) -> Option<i32> {
     journal
         .lines()
         .find_map(|l| l.strip_prefix("guardian ")?.parse().ok())
+}
+
+/// Polls `cond` until it holds or `limit` passes (bounds are generous: CI
+/// machines are loaded); whether it held.
+fn wait_until(limit: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let started = Instant::now();
+    loop {
+        if cond() {
+            return true;
+        }
+        if started.elapsed() >= limit {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The pids whose parent is `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(dir) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| {
+            fs::read_to_string(format!("/proc/{child}/stat")).is_ok_and(|stat| {
+                // `pid (comm) S ppid ...`
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+                    .and_then(|ppid| ppid.parse::<u32>().ok())
+                    == Some(pid)
+            })
+        })
+        .collect()
+}
+
+/// x86_64's clock_nanosleep, where `sleep 30` waits.
+const NR_CLOCK_NANOSLEEP: u32 = 230;
+
+/// Waits until the command ftr `pid` runs is blocked in syscall `nr` (ftr
+/// releases it from its gate once tracing is armed); returns its pid.
+fn command_in_syscall(pid: u32, nr: u32) -> u32 {
+    let mut found = None;
+    let blocked = wait_until(Duration::from_secs(30), || {
+        found = children_of(pid).into_iter().find(|c| {
+            fs::read_to_string(format!("/proc/{c}/syscall"))
+                .is_ok_and(|s| s.split(' ').next() == Some(&nr.to_string()))
+        });
+        found.is_some()
+    });
+    assert!(blocked, "ftr {pid}'s command never reached syscall {nr}");
+    found.unwrap_or_default()
+}
+
+/// SIGKILL to a process of this test's own.
+fn kill_9(pid: impl std::fmt::Display) {
+    // (It may have ended already.)
+    let _ = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .stderr(Stdio::null())
+        .status();
 }
 
 /// Waits up to `limit` for tracefs to be as `before`; how long it took.
@@ -999,16 +1106,18 @@ fn kill_9_of_ftr_and_its_guardian_then_reset_restores() {
     let _g = tracing_machine();
     let before = snapshot();
     let mut child = quiet_ftr(&["trace", "-e", "openat", "--", "sleep", "30"]);
-    std::thread::sleep(Duration::from_millis(300));
+    let sleep = command_in_syscall(child.id(), NR_CLOCK_NANOSLEEP);
     let inst = Path::new(T).join(format!("instances/ftr-{}", child.id()));
     assert!(inst.exists(), "tracing in its own instance");
     let guardian = guardian_of(child.id()).expect("the journal names its guardian");
-    assert!(Command::new("kill")
-        .args(["-9", &guardian.to_string()])
-        .status()
-        .unwrap()
-        .success());
-    std::thread::sleep(Duration::from_millis(50));
+    kill_9(guardian);
+    assert!(
+        wait_until(Duration::from_secs(30), || !Path::new(&format!(
+            "/proc/{guardian}"
+        ))
+        .exists()),
+        "the guardian {guardian} died"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -1022,7 +1131,7 @@ fn kill_9_of_ftr_and_its_guardian_then_reset_restores() {
         out.contains(&format!("restored what ftr (pid {})", child.id())),
         "{out}"
     );
-    let _ = Command::new("pkill").args(["-f", "^sleep 30$"]).status();
+    kill_9(sleep);
     assert_same(&before, "kill -9 + reset");
 }
 
@@ -1070,20 +1179,20 @@ fn another_tools_probe_survives_every_way_out() {
     // A signal, a kill -9 (the guardian), a kill -9 of both then reset.
     for how in ["INT", "KILL", "KILL both"] {
         let mut child = quiet_ftr(&["trace", "-e", "openat", "--", "sleep", "30"]);
-        std::thread::sleep(Duration::from_millis(300));
+        let sleep = command_in_syscall(child.id(), NR_CLOCK_NANOSLEEP);
         if how == "KILL both" {
             let guardian = guardian_of(child.id()).expect("guardian");
-            let _ = Command::new("kill")
-                .args(["-9", &guardian.to_string()])
-                .status();
-            std::thread::sleep(Duration::from_millis(50));
+            kill_9(guardian);
+            wait_until(Duration::from_secs(30), || {
+                !Path::new(&format!("/proc/{guardian}")).exists()
+            });
         }
         let sig = how.split(' ').next().unwrap();
         let _ = Command::new("kill")
             .args([&format!("-{sig}"), &child.id().to_string()])
             .status();
         let _ = child.wait();
-        let _ = Command::new("pkill").args(["-f", "^sleep 30$"]).status();
+        kill_9(sleep);
         if how == "KILL both" {
             run(ftr().arg("reset"));
         }
@@ -1278,7 +1387,11 @@ fn attached_descriptors_show_their_files() {
         .stdin(Stdio::null())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
+    let fd3 = format!("/proc/{}/fd/3", shell.id());
+    assert!(
+        wait_until(Duration::from_secs(30), || Path::new(&fd3).exists()),
+        "the shell opened fd 3"
+    );
     let (code, out, err) = run(ftr().args([
         "trace",
         "-e",
@@ -1521,11 +1634,15 @@ fn mounts_tracefs_when_missing_and_unmounts_it_after() {
     let ftr = env!("CARGO_BIN_EXE_ftr");
     let script = format!(
         "umount {T} && ! grep -q ' {T} tracefs' /proc/mounts && {ftr} trace -e openat -- true >/dev/null 2>&1; \
-         echo status=$?; sleep 0.5; grep -c ' {T} tracefs' /proc/mounts"
+         echo status=$?; i=0; while grep -q ' {T} tracefs' /proc/mounts && [ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; \
+         {ftr} reset; echo reset=$? $(grep -c ' {T} tracefs' /proc/mounts); \
+         grep -c ' {T} tracefs' /proc/mounts"
     );
     let (_, out, err) =
         run(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]));
     assert!(out.contains("status=0"), "{out} {err}");
+    // `ftr reset` mounts it to look, and unmounts it before it returns.
+    assert!(out.contains("reset=0 0\n"), "{out} {err}");
     // ftr mounted it in that namespace, and unmounted it at the end (its
     // clean-up child does, once the instance is gone: the script waited).
     assert_eq!(
@@ -1533,8 +1650,7 @@ fn mounts_tracefs_when_missing_and_unmounts_it_after() {
         Some("0"),
         "tracefs left mounted: {out} {err}"
     );
-    // Give the detached clean-up child its moment, then look again.
-    std::thread::sleep(Duration::from_millis(200));
+    // (assert_same waits for the detached clean-up child.)
     assert_same(&before, "unmounted tracefs");
 }
 
@@ -1560,6 +1676,7 @@ fn pager_quit_stops_tracing_fast_and_restores() {
     let started = Instant::now();
     // `script` gives ftr a terminal, so it pages.
     let cmd = format!("FTR_PAGER={} {ftr} trace -e openat,clock_nanosleep -- sh -c 'while :; do cat /etc/hostname >/dev/null; sleep 0.01; done'", pager.display());
+    need(&["script"]);
     let (_, _, _) = run(Command::new("timeout").args(["20", "script", "-qec", &cmd, "/dev/null"]));
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -1837,6 +1954,7 @@ fn undocumented(opts: &[String], text: &str) -> Vec<String> {
 
 #[test]
 fn every_option_is_documented_in_help_and_man() {
+    need(&["groff", "man", "col"]);
     let opts: Vec<String> = parser_options()
         .into_iter()
         .filter(|o| o != "--colour" && o != "--expr") // spelling aliases
@@ -1917,12 +2035,7 @@ struct Terminal {
 
 impl Terminal {
     fn start(name: &str, cols: u16, rows: u16, shell: &str) -> Terminal {
-        for tool in ["tmux", "less"] {
-            assert!(
-                Command::new(tool).arg("-V").output().is_ok(),
-                "{tool} is needed for this test (apt-get install {tool})"
-            );
-        }
+        need(&["tmux", "less"]);
         let status = tmpdir(name).join("status");
         let session = format!("ftr-test-{name}-{}", std::process::id());
         let cmd = format!(
@@ -1998,12 +2111,12 @@ fn ctrl_c_in_less_restores_at_once_and_keeps_less_open() {
             })
             .unwrap_or(false)
     };
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !ours() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    std::thread::sleep(Duration::from_millis(700));
-    let screen = term.screen();
+    assert!(wait_until(Duration::from_secs(30), ours), "ftr started");
+    let mut screen = String::new();
+    wait_until(Duration::from_secs(30), || {
+        screen = term.screen();
+        screen.contains("openat(")
+    });
     assert!(screen.contains("openat("), "less shows the trace: {screen}");
     term.keys("C-c");
     let pressed = Instant::now();
@@ -2051,15 +2164,31 @@ fn q_in_an_empty_pager_ends_the_trace() {
         std::thread::sleep(Duration::from_millis(50));
         screen = term.screen();
     }
+    // The traced shell loop, to end it by its pid once ftr is gone (q ends
+    // ftr, not the command). Only this test's ftr runs it: tests that trace
+    // take turns.
+    let looping = |pid: &u32| {
+        fs::read(format!("/proc/{pid}/cmdline"))
+            .is_ok_and(|c| c == b"sh\0-c\0while :; do sleep 0.01; done\0")
+    };
+    let mut shell = None;
+    wait_until(Duration::from_secs(30), || {
+        shell = fs::read_dir("/proc")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+            .find(|pid| looping(pid));
+        shell.is_some()
+    });
     std::thread::sleep(Duration::from_millis(300));
     term.keys("q");
     let pressed = Instant::now();
     let status = term.status(Duration::from_secs(3));
     let took = pressed.elapsed();
     drop(term);
-    let _ = Command::new("pkill")
-        .args(["-f", "while :; do sleep 0.01"])
-        .status();
+    let shell = shell.expect("the traced shell loop runs");
+    kill_9(shell);
     assert!(
         screen.contains("ftr: tracing nanosleep for `sh -c while :; do sleep 0.01; done`; q quits"),
         "the screen says what is traced: {screen}"
@@ -2085,6 +2214,7 @@ fn q_in_an_empty_pager_ends_the_trace() {
 fn messages_are_written_whole() {
     let _g = tracing_machine();
     let before = snapshot();
+    need(&["strace"]);
     let log = tmpdir("strace").join("log");
     let out = Command::new("strace")
         .args(["-o"])
