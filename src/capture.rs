@@ -27,6 +27,8 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use crate::newfile::NewFile;
+
 /// How a capture starts (and so how `ftr report` tells one from text).
 pub const MAGIC: &[u8] = b"\x17\x08\x44tracing";
 /// trace-cmd reads the selected clock from this option and, because it is
@@ -107,17 +109,19 @@ impl Capture<'_> {
 /// unlinked file next to the output (its file system, and no spool outlives
 /// a kill -9), and `finish` writes the header and copies the spools in.
 pub struct CaptureWriter {
-    out: File,
+    /// Named `path` by `finish`, once complete: until then an earlier
+    /// capture of that name is untouched.
+    out: NewFile,
     meta: Meta,
     spools: Vec<File>,
 }
 
 impl CaptureWriter {
-    /// Creates `path` and a spool for each of `cpus` CPUs.
+    /// Creates the file that becomes `path` and a spool for each of `cpus` CPUs.
     /// `meta.saved_cmdlines` is replaced by `finish`'s.
     pub fn create(path: &Path, meta: Meta, cpus: usize) -> io::Result<CaptureWriter> {
         whole_pages(meta.page_size, &[])?; // the page size is usable
-        let out = File::create(path).map_err(|e| at_path(path, e))?;
+        let out = NewFile::create(path)?;
         let mut spools = Vec::with_capacity(cpus);
         for cpu in 0..cpus {
             let mut name = path.as_os_str().to_owned();
@@ -155,7 +159,7 @@ impl CaptureWriter {
             .iter()
             .map(|s| s.metadata().map(|m| m.len()))
             .collect::<io::Result<Vec<u64>>>()?;
-        let mut out = BufWriter::new(&self.out);
+        let mut out = BufWriter::new(self.out.file());
         let spools = &mut self.spools;
         assemble(&self.meta, &sizes, &mut out, |cpu, out| {
             let spool = &mut spools[cpu];
@@ -168,7 +172,9 @@ impl CaptureWriter {
             }
             Ok(())
         })?;
-        out.flush()
+        out.flush()?;
+        drop(out);
+        self.out.commit()
     }
 }
 

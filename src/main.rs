@@ -19,6 +19,7 @@ mod kallsyms;
 mod list;
 mod mapped;
 mod names;
+mod newfile;
 mod noise;
 mod output;
 mod reader;

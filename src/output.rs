@@ -9,11 +9,14 @@ use std::process::{Child, Command, Stdio};
 
 use crate::cli::OutputArgs;
 use crate::error::{warn, Error, Result};
+use crate::newfile::NewFile;
 use crate::style::{wants_color, Theme};
 
 pub struct Output {
     /// `None` only while being torn down.
     file: Option<File>,
+    /// `-o FILE`, named once the run goes ahead ([`Output::commit`]).
+    named: Option<NewFile>,
     pager: Option<Child>,
     /// Bytes the pager has not taken yet.
     pending: Vec<u8>,
@@ -91,10 +94,14 @@ impl Output {
     pub fn open(args: &OutputArgs) -> Result<Output> {
         let theme = theme_for(args);
         if let Some(path) = &args.file {
-            let file = File::create(path).map_err(|e| {
+            let cannot = |e: io::Error| {
                 Error::usage(format!("-o {}: cannot create it: {e}", path.display()))
-            })?;
-            return Ok(Output::new(file, None, theme));
+            };
+            let named = NewFile::create(path).map_err(cannot)?;
+            let file = named.file().try_clone().map_err(cannot)?;
+            let mut output = Output::new(file, None, theme);
+            output.named = Some(named);
+            return Ok(output);
         }
         let stdout = dup_stdout()?;
         let tty = io::IsTerminal::is_terminal(&io::stdout());
@@ -113,6 +120,7 @@ impl Output {
     fn new(file: File, pager: Option<Child>, theme: Theme) -> Output {
         Output {
             file: Some(file),
+            named: None,
             pager,
             pending: Vec::new(),
             theme,
@@ -265,9 +273,21 @@ impl Output {
         true
     }
 
+    /// The run goes ahead: `-o FILE` takes its name (until now an earlier
+    /// file of that name was untouched). Also done by `finish`.
+    pub fn commit(&mut self) -> Result<()> {
+        match self.named.as_mut().map(NewFile::commit) {
+            Some(Err(e)) => Err(Error::setup(format!("-o: cannot name the output: {e}"))),
+            _ => Ok(()),
+        }
+    }
+
     /// Writes everything queued, waiting for the reader, then closes the
     /// output and waits for the pager (the user quits it with `q`).
     pub fn finish(mut self) {
+        if let Err(e) = self.commit() {
+            warn(e);
+        }
         if let Some(fd) = self.pager_fd() {
             set_blocking(fd);
         }

@@ -99,6 +99,7 @@ pub fn run<M: Mode>(
         command: workload.as_ref().map(|w| (w.pid.as_raw(), w.comm.clone())),
     };
     let armed = mode.arm(&mut session, &who)?;
+    output.commit()?;
     test_panic();
     let exits = exit_watch(workload.as_ref(), &target.pids);
     match delay {

@@ -862,15 +862,31 @@ fn tracefs_missing_or_read_only_is_one_clear_line() {
         err.contains("TRACEFS=/tmp is not a mounted tracefs"),
         "{err}"
     );
+    // The kernel refuses the run once ftr has started setting up: the file
+    // -o names keeps what an earlier run wrote there.
+    let dir = tmpdir("ro");
+    let earlier = dir.join("trace.txt");
+    fs::write(&earlier, "an earlier trace\n").unwrap();
     let script = format!(
-        "mount -o remount,bind,ro {T} && {} trace -e openat -- true",
-        env!("CARGO_BIN_EXE_ftr")
+        "mount -o remount,bind,ro {T} && {} trace -e openat -o {} -- true",
+        env!("CARGO_BIN_EXE_ftr"),
+        earlier.display()
     );
     let (code, _, err) =
         run(Command::new("unshare").args(["-m", "--propagation", "private", "sh", "-c", &script]));
     assert_eq!(code, 125, "{err}");
     assert!(err.contains("tracefs is mounted read-only"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(
+        fs::read_to_string(&earlier).unwrap(),
+        "an earlier trace\n",
+        "-o's file overwritten by a run that did not go ahead"
+    );
+    assert_eq!(
+        fs::read_dir(&dir).unwrap().count(),
+        1,
+        "nothing left beside it"
+    );
     assert_same(&before, "tracefs read-only");
 }
 

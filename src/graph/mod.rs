@@ -50,6 +50,7 @@ use view::{Tally, View};
 
 use crate::capture::{self, CaptureWriter};
 use crate::collector::{Batch, Collector};
+use crate::newfile::NewFile;
 use crate::reader::RawReader;
 use crate::ringbuf::decode_page;
 
@@ -202,7 +203,9 @@ impl<'a> Graph<'a> {
     fn plan(tracefs: &Tracefs, args: &'a GraphArgs, screen: &OutputArgs) -> Result<Graph<'a>> {
         let plan = Plan::new(tracefs, args)?;
         if let Some(path) = &args.output.file {
-            File::create(path).map_err(|e| {
+            // Can it be written there? (Without touching a file of that
+            // name: the capture takes it only once complete.)
+            NewFile::create(path).map_err(|e| {
                 Error::usage(format!("-o {}: cannot create it: {e}", path.display()))
             })?;
         }
