@@ -19,7 +19,7 @@ pub struct Output {
     named: Option<NewFile>,
     pager: Option<Child>,
     /// Bytes the pager has not taken yet.
-    pending: Vec<u8>,
+    pending: Queue,
     pub theme: Theme,
     /// The reader is gone (EPIPE, the user quit less): the user is done.
     closed: bool,
@@ -85,6 +85,50 @@ impl Waiting {
     }
 }
 
+/// Bytes queued for a pager, written from the front. What was written is
+/// dropped once it is most of the buffer, so each byte is moved at most
+/// about once however little the pager takes per write (not the whole
+/// queue per write: up to 64 MiB moved for a few KiB taken).
+#[derive(Default)]
+struct Queue {
+    buf: Vec<u8>,
+    /// `buf[..sent]` is written.
+    sent: usize,
+}
+
+impl Queue {
+    fn unsent(&self) -> &[u8] {
+        &self.buf[self.sent..]
+    }
+
+    fn extend_from_slice(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The reader took `n` more bytes.
+    fn sent(&mut self, n: usize) {
+        self.sent += n;
+        if self.sent == self.buf.len() {
+            self.clear();
+        } else if self.sent > self.buf.len() / 2 {
+            self.buf.drain(..self.sent);
+            self.sent = 0;
+        }
+    }
+
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.sent = 0;
+    }
+
+    /// The unsent bytes, leaving the queue empty.
+    fn take(&mut self) -> Vec<u8> {
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.drain(..std::mem::take(&mut self.sent));
+        buf
+    }
+}
+
 /// A pager that is not reading makes ftr queue its output; past this much,
 /// ftr stops reading the kernel (which then counts what it drops) instead
 /// of growing without bound.
@@ -122,7 +166,7 @@ impl Output {
             file: Some(file),
             named: None,
             pager,
-            pending: Vec::new(),
+            pending: Queue::default(),
             theme,
             closed: false,
             failed: false,
@@ -181,12 +225,12 @@ impl Output {
     }
 
     pub fn has_pending(&self) -> bool {
-        !self.pending.is_empty()
+        !self.pending.unsent().is_empty()
     }
 
     /// The pager has not taken MAX_PENDING bytes: stop producing for now.
     pub fn is_backed_up(&self) -> bool {
-        self.pending.len() > MAX_PENDING
+        self.pending.unsent().len() > MAX_PENDING
     }
 
     /// The user quit the pager or closed the pipe.
@@ -218,15 +262,13 @@ impl Output {
 
     /// Writes queued bytes without blocking.
     pub fn push(&mut self) {
-        while !self.pending.is_empty() && !self.closed && !self.failed {
+        while !self.pending.unsent().is_empty() && !self.closed && !self.failed {
             let Some(file) = self.file.as_mut() else {
                 return;
             };
-            match file.write(&self.pending) {
+            match file.write(self.pending.unsent()) {
                 Ok(0) => break,
-                Ok(n) => {
-                    self.pending.drain(..n);
-                }
+                Ok(n) => self.pending.sent(n),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => self.fail(&e),
@@ -268,7 +310,7 @@ impl Output {
         warn(format_args!("the pager could not run; writing to stdout"));
         self.pager = None;
         self.file = Some(stdout);
-        let pending = std::mem::take(&mut self.pending);
+        let pending = self.pending.take();
         self.write(&pending);
         true
     }
@@ -291,8 +333,8 @@ impl Output {
         if let Some(fd) = self.pager_fd() {
             set_blocking(fd);
         }
-        if !self.closed && !self.failed && !self.pending.is_empty() {
-            let pending = std::mem::take(&mut self.pending);
+        if !self.closed && !self.failed && !self.pending.unsent().is_empty() {
+            let pending = self.pending.take();
             if let Some(Err(e)) = self.file.as_mut().map(|f| f.write_all(&pending)) {
                 self.fail(&e);
             }
@@ -374,5 +416,35 @@ fn set_blocking(fd: RawFd) {
     unsafe {
         let flags = libc::fcntl(fd, libc::F_GETFL);
         libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Queue;
+
+    #[test]
+    fn bytes_come_out_in_order_however_they_are_taken() {
+        let mut q = Queue::default();
+        let mut out = Vec::new();
+        let mut next = 0u8;
+        for round in 0..200usize {
+            let chunk: Vec<u8> = (0..round % 37)
+                .map(|_| {
+                    next = next.wrapping_add(1);
+                    next
+                })
+                .collect();
+            q.extend_from_slice(&chunk);
+            let take = ((round * 7) % 23).min(q.unsent().len());
+            out.extend_from_slice(&q.unsent()[..take]);
+            q.sent(take);
+            // What was written never stays as most of the buffer.
+            assert!(q.sent <= q.buf.len() / 2, "round {round}");
+        }
+        out.extend(q.take());
+        assert!(q.unsent().is_empty());
+        let want: Vec<u8> = (1..=out.len()).map(|i| i as u8).collect();
+        assert_eq!(out, want);
     }
 }
