@@ -16,15 +16,8 @@ use std::time::Duration;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::error::{Error, Result};
+pub use crate::reader::Batch;
 use crate::reader::RawReader;
-
-/// One pass over every CPU.
-pub struct Batch {
-    /// The buffer clock before the pass: events up to it are all read.
-    pub now: u64,
-    /// (cpu, its pages back to back, whole pages), in the order read.
-    pub pages: Vec<(u32, Vec<u8>)>,
-}
 
 /// How long the thread waits for a CPU's buffer to fill before it looks
 /// again anyway (so that a trickle still shows promptly).

@@ -84,6 +84,14 @@ fn parse_now(stats: &str) -> Option<u64> {
     Some(secs.parse::<u64>().ok()? * 1_000_000_000 + micros.parse::<u64>().ok()? * 1_000)
 }
 
+/// One pass over every CPU (see [`RawReader::pass`]).
+pub struct Batch {
+    /// The buffer clock before the pass: events up to it are all read.
+    pub now: u64,
+    /// (cpu, its pages back to back, whole pages), in the order read.
+    pub pages: Vec<(u32, Vec<u8>)>,
+}
+
 pub struct RawReader {
     cpus: Vec<Cpu>,
     /// The buffer's `per_cpu` directory.
@@ -187,7 +195,7 @@ impl RawReader {
     /// Reads every CPU until its buffer is empty, without decoding: whole
     /// pages (a short read is padded; its header says how much is data).
     /// Every event up to the batch's `now` is in it or was in an earlier one.
-    pub fn pass(&mut self) -> crate::collector::Batch {
+    pub fn pass(&mut self) -> Batch {
         let now = self.now();
         let page = self.page_size;
         let mut pages = Vec::new();
@@ -208,7 +216,7 @@ impl RawReader {
                 pages.push((c.cpu, got));
             }
         }
-        crate::collector::Batch { now, pages }
+        Batch { now, pages }
     }
 
     pub fn fds(&self) -> impl Iterator<Item = RawFd> + '_ {
