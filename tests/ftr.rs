@@ -1125,6 +1125,20 @@ fn kill_9_of_ftr_and_its_guardian_then_reset_restores() {
     let sleep = command_in_syscall(child.id(), NR_CLOCK_NANOSLEEP);
     let inst = Path::new(T).join(format!("instances/ftr-{}", child.id()));
     assert!(inst.exists(), "tracing in its own instance");
+    // A running ftr's changes are its own: reset names it and waits for
+    // nothing.
+    let asked = Instant::now();
+    let (code, out, err) = run(ftr().arg("reset"));
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&format!("ftr {} is running", child.id())),
+        "{out}"
+    );
+    assert!(
+        asked.elapsed() < Duration::from_secs(5),
+        "reset waited for a live ftr"
+    );
+    assert!(inst.exists(), "reset left a running ftr's instance alone");
     let guardian = guardian_of(child.id()).expect("the journal names its guardian");
     kill_9(guardian);
     assert!(
