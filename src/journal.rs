@@ -203,7 +203,7 @@ impl Held {
     }
 
     /// Waits until its holder lets go, polling until `deadline`.
-    pub fn wait(self, deadline: std::time::Instant) -> Released {
+    pub fn wait(&self, deadline: std::time::Instant) -> Released {
         loop {
             if lock(&self.file, true).is_ok() {
                 // The holder removes the journal once all is undone; one it

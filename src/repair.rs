@@ -13,12 +13,16 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::error::Result;
+use crate::error::{warn, Result};
 use crate::journal::{self, Entry, Found, Released, Unreadable};
 use crate::tracefs::{self, Tracefs};
 
-/// How long a repair waits for others' restores before it says so.
-pub const WAIT: Duration = Duration::from_secs(10);
+/// How long a repair waits for others' restores. Putting a tracer back
+/// takes milliseconds on a machine of its own, but seconds (tens under
+/// emulation, when the kernel patches every function) on a loaded one.
+pub const WAIT: Duration = Duration::from_secs(60);
+/// How long before the wait is said as it begins.
+const SAY_WAITING: Duration = Duration::from_millis(500);
 
 /// Which held journals [`settle`] waits for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -88,7 +92,14 @@ pub fn settle(wait: Wait) -> Vec<String> {
             (true, None) => format!("a process of ftr {pid}"),
             (false, _) => format!("the clean-up of ftr {pid}"),
         };
-        match held.wait(deadline) {
+        let mut released = held.wait(Instant::now() + SAY_WAITING);
+        if released == Released::TimedOut {
+            warn(format_args!(
+                "waiting for {holder}, which is still putting back what it changed"
+            ));
+            released = held.wait(deadline);
+        }
+        match released {
             Released::Done => {
                 if killed || wait == Wait::All {
                     said.push(format!("restored by {holder}: {changes} change(s)"));
