@@ -1,8 +1,10 @@
-//! Graph mode on real stock kernels: boots Debian's 6.1 and 6.12 kernels
-//! under qemu (tests/vm/), runs tests/vm/guest/graph.sh there with a static
-//! ftr, and checks what came back: the graph against perf ftrace's for the
-//! same workload, each option's documented effect, and that tracefs is as it
-//! was after every way out.
+//! ftr on real stock kernels: boots Debian's 6.1, 6.12 and 7.2 kernels under
+//! qemu (tests/vm/), one boot each, runs tests/vm/guest/graph.sh and
+//! strings.sh there with a static ftr, and checks what came back: the graph
+//! against perf ftrace's for the same workload, each option's documented
+//! effect, `ftr trace`'s strings, and that tracefs is as it was after every
+//! way out. The PREEMPT_RT 6.1 and 7.2 kernels run noise.sh (osnoise,
+//! timerlat).
 //!
 //! Slow (a few minutes) and needs root, qemu and the Debian kernels, which
 //! tests/vm/kernels.sh installs and fetches; so these tests are `#[ignore]`d
