@@ -31,7 +31,8 @@ use stats::Stats;
 use strings::{Layout, Probe};
 use table::Syscall;
 
-/// Longest sys_enter record kept while its syscall runs.
+/// Longest sys_enter record kept in place while its syscall runs; a longer
+/// one (the strings the event carries, 6.19+) is copied to the heap.
 const MAX_ENTER: usize = 128;
 
 pub fn run(args: TraceArgs) -> Result<i32> {
@@ -221,10 +222,14 @@ impl Plan {
     fn new(tracefs: &Tracefs, args: &TraceArgs) -> Result<Plan> {
         let available = table::available(tracefs)?;
         let names = table::select(args.syscalls.as_deref(), &available)?;
-        let syscalls = names
+        let mut syscalls = names
             .iter()
             .map(|n| table::load(tracefs, "events", n))
             .collect::<Result<Vec<_>>>()?;
+        if args.no_strings {
+            // Pointers, as documented, though the kernel reads the strings.
+            syscalls.iter_mut().for_each(|s| s.native = None);
+        }
         let load = |event: &str, a: &str, b: &str| -> Option<(u16, Field, Field)> {
             let f = Format::parse(&tracefs.read(&format!("events/{event}/format")).ok()?)?;
             Some((f.id, f.field(a)?.clone(), f.field(b)?.clone()))
@@ -240,7 +245,6 @@ impl Plan {
             false => syscalls
                 .iter()
                 .enumerate()
-                .filter(|(_, s)| s.native.is_none())
                 .filter_map(|(i, s)| Some((i as u32, strings::probe(&group, s)?)))
                 .collect(),
         };
@@ -407,8 +411,17 @@ struct Pending {
     ts: u64,
     len: usize,
     rec: [u8; MAX_ENTER],
+    /// The sys_enter record when it is longer than `rec`.
+    long: Option<Vec<u8>>,
     /// Its probe's record, when it has one.
     strings: Option<Vec<u8>>,
+}
+
+impl Pending {
+    /// Its sys_enter record, whole.
+    fn enter(&self) -> &[u8] {
+        self.long.as_deref().unwrap_or(&self.rec[..self.len])
+    }
 }
 
 struct Tracer {
@@ -433,7 +446,7 @@ struct Tracer {
     unpaired: u64,
     /// Per syscall, its probe's layout.
     layouts: Vec<Option<Layout>>,
-    /// Spent probe records, for reuse.
+    /// Spent records (probes', long sys_enter ones), for reuse.
     spare: Vec<Vec<u8>>,
     /// Strings the kernel could not read.
     faults: u64,
@@ -488,7 +501,7 @@ impl Tracer {
             out: Vec::with_capacity(64 * 1024),
             lost: 0,
             unpaired: 0,
-            layouts: plan.syscalls.iter().map(|s| s.native.clone()).collect(),
+            layouts: vec![None; plan.syscalls.len()],
             spare: Vec::new(),
             faults: 0,
             fds: fds::Fds::default(),
@@ -551,7 +564,6 @@ impl Tracer {
             }
             Handler::Enter(i) => {
                 let sys = &self.syscalls[i as usize];
-                let native = sys.native.is_some();
                 if sys.no_return {
                     self.unpaired += 1;
                     if !self.filtering() {
@@ -559,14 +571,15 @@ impl Tracer {
                     }
                     return;
                 }
-                // Strings the event carries itself: the whole record.
-                let strings = native.then(|| self.copy(data));
+                // Strings the event carries itself make it long.
+                let long = (data.len() > MAX_ENTER).then(|| self.copy(data));
                 let mut p = Pending {
                     sys: i,
                     ts: e.ts,
                     len: data.len().min(MAX_ENTER),
                     rec: [0; MAX_ENTER],
-                    strings,
+                    long,
+                    strings: None,
                 };
                 p.rec[..p.len].copy_from_slice(&data[..p.len]);
                 if let Some(old) = self.pending.insert(tid, p) {
@@ -576,6 +589,7 @@ impl Tracer {
                         self.show_pending(tid, &old, None, None);
                     }
                     self.spare.extend(old.strings);
+                    self.spare.extend(old.long);
                 }
             }
             Handler::Exit(i) => {
@@ -597,6 +611,7 @@ impl Tracer {
                         }
                         self.learn(tid, &p, ret);
                         self.spare.extend(p.strings);
+                        self.spare.extend(p.long);
                     }
                     other => {
                         if let Some(p) = other {
@@ -657,7 +672,7 @@ impl Tracer {
             return;
         }
         let tgid = self.fds.tgid(tid);
-        let rec = &p.rec[..p.len];
+        let rec = p.enter();
         let arg = |i: usize| read_int(rec, &sys.args[i].field).unwrap_or(-1);
         let cloexec =
             |flags: Option<usize>| flags.is_some_and(|f| arg(f) & libc::O_CLOEXEC as i64 != 0);
@@ -685,10 +700,14 @@ impl Tracer {
         }
     }
 
-    /// The file name an open call's probe read for argument `name`.
+    /// The file name an open call read for argument `name`, as its event or
+    /// its probe recorded it.
     fn opened_name<'p>(&self, p: &'p Pending, name: usize) -> Option<&'p [u8]> {
-        let layout = self.layouts[p.sys as usize].as_ref()?;
-        match strings::arg(layout, p.strings.as_deref()?, name)? {
+        let sys = &self.syscalls[p.sys as usize];
+        let probed = self.layouts[p.sys as usize]
+            .as_ref()
+            .zip(p.strings.as_deref());
+        match strings::of_call(sys, Some(p.enter()), probed, name)? {
             strings::Shown::Text(path) => Some(path),
             strings::Shown::Fault => None,
         }
@@ -711,7 +730,7 @@ impl Tracer {
     /// Shows a call whose entry was seen, with its strings.
     fn show_pending(&mut self, tid: i32, p: &Pending, dur: Option<u64>, ret: Option<i64>) {
         let strings = p.strings.as_deref();
-        self.show(tid, p.sys, p.ts, dur, Some(&p.rec[..p.len]), ret, strings);
+        self.show(tid, p.sys, p.ts, dur, Some(p.enter()), ret, strings);
     }
 
     /// Shows a call; `strings` is its probe's record, when it has one.

@@ -23,8 +23,8 @@ pub struct Call<'a> {
     /// The sys_enter record, when the entry was seen.
     pub enter: Option<&'a [u8]>,
     pub ret: Option<i64>,
-    /// Its strings, read by an event probe at entry: the probe's layout
-    /// and record.
+    /// Its strings read by an event probe at entry: the probe's layout and
+    /// record. (Those the event carries itself are in `enter`.)
     pub strings: Option<(&'a Layout, &'a [u8])>,
     /// The descriptors known in its process.
     pub fds: Option<&'a Table>,
@@ -64,12 +64,14 @@ pub fn call_line(out: &mut Vec<u8>, theme: &Theme, c: &Call) -> u64 {
             }
             let _ = write!(out, "{}: ", arg.name);
             let raw = read_int(rec, &arg.field).unwrap_or(0);
-            if let (Some((layout, probed)), true) = (c.strings, raw != 0) {
-                if arg.name == "argv" && !layout.argv.is_empty() {
-                    faults += strings::argv(out, layout, probed);
-                    continue;
+            if raw != 0 {
+                if let Some((layout, probed)) = c.strings {
+                    if arg.name == "argv" && !layout.argv.is_empty() {
+                        faults += strings::argv(out, layout, probed);
+                        continue;
+                    }
                 }
-                match strings::arg(layout, probed, i) {
+                match strings::of_call(c.sys, c.enter, c.strings, i) {
                     Some(Shown::Text(s)) => {
                         strings::quoted(out, s);
                         continue;
@@ -124,8 +126,7 @@ fn ret_file<'a>(c: &Call<'a>, ret: i64) -> Option<&'a [u8]> {
     let arg = |i: usize| read_int(rec, &c.sys.args[i].field).unwrap_or(-1);
     let dup_of = match c.sys.effect {
         Effect::Open { name, .. } => {
-            let (layout, probed) = c.strings?;
-            return match strings::arg(layout, probed, name)? {
+            return match strings::of_call(c.sys, c.enter, c.strings, name)? {
                 Shown::Text(path) => Some(path),
                 Shown::Fault => None,
             };
@@ -413,6 +414,59 @@ mod tests {
         probed[8..12].copy_from_slice(&12u32.to_le_bytes());
         let (text, faults) = line(&probed);
         assert!(text.contains("filename: 0x7f001234 (fault),"), "{text}");
+        assert_eq!(faults, 1);
+    }
+
+    /// An openat on Debian's 7.2 (its real format): the file name the event
+    /// carries is shown as `filename:`, and names the descriptor; the
+    /// `__filename_val` field is no argument of its own.
+    #[test]
+    fn a_7_2_openat_shows_the_file_name_its_event_carries() {
+        use crate::syscalls::strings::tests::{fixture_7_2, load_7_2};
+        let sys = load_7_2("openat", fixture_7_2("sys_enter_openat"));
+        // As the kernel writes it: the arguments in 8-byte slots from 16,
+        // the data_loc at 48, the string after it.
+        let mut rec = vec![0u8; 52];
+        rec[0..2].copy_from_slice(&760u16.to_le_bytes());
+        rec[8..12].copy_from_slice(&257i32.to_le_bytes());
+        rec[16..24].copy_from_slice(&(-100i64).to_le_bytes());
+        rec[24..32].copy_from_slice(&0x7ffd_1000u64.to_le_bytes());
+        rec[32..40].copy_from_slice(&0o1102u64.to_le_bytes()); // O_CREAT|O_TRUNC|O_RDWR
+        rec[40..48].copy_from_slice(&0o644u64.to_le_bytes());
+        let name = b"/tmp/pw.dat\0";
+        rec[48..52].copy_from_slice(&((name.len() as u32) << 16 | 52).to_le_bytes());
+        rec.extend_from_slice(name);
+        let line = |rec: &[u8]| {
+            let call = Call {
+                sys: &sys,
+                time_ns: 0,
+                dur_ns: Some(1000),
+                comm: "pw",
+                tid: 1,
+                enter: Some(rec),
+                ret: Some(3),
+                strings: None,
+                fds: None,
+            };
+            let mut out = Vec::new();
+            let faults = call_line(&mut out, &Theme::plain(), &call);
+            (String::from_utf8(out).unwrap(), faults)
+        };
+        let (text, faults) = line(&rec);
+        assert!(
+            text.ends_with(
+                "openat(dfd: CWD, filename: \"/tmp/pw.dat\", flags: CREAT|TRUNC|RDWR, mode: IRUGO|IWUSR) = 3</tmp/pw.dat>\n"
+            ),
+            "{text}"
+        );
+        assert_eq!(faults, 0);
+        // The kernel could not read it (length 0): the pointer, marked.
+        rec[48..52].copy_from_slice(&52u32.to_le_bytes());
+        let (text, faults) = line(&rec[..52]);
+        assert!(
+            text.contains("filename: 0x7ffd1000 (fault), flags:") && text.ends_with(") = 3\n"),
+            "{text}"
+        );
         assert_eq!(faults, 1);
     }
 }

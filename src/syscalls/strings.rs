@@ -1,17 +1,29 @@
 //! File names and other strings a syscall reads from user memory, read by
-//! the kernel at syscall entry: an event probe (`e:` in `dynamic_events`,
-//! Linux 5.15+) on `syscalls/sys_enter_X` fetches each string argument with
-//! `+0($arg):ustring`, and execve's first arguments through `argv`.
+//! the kernel at syscall entry, in one of two ways:
+//!
+//! - Since Linux 6.19 the `sys_enter_X` event carries them itself: for a
+//!   pointer argument ARG the kernel appends what it read as a
+//!   `__data_loc char[] __ARG_val` field, a string where the print fmt says
+//!   `__get_str(__ARG_val)` (an array, such as write's buffer, where it says
+//!   `__print_dynamic_array`). Such a field is ARG's value, never an
+//!   argument of its own, and needs no probe ([`native`]).
+//! - Before that (and for what the event does not carry, such as execve's
+//!   argv) an event probe (`e:` in `dynamic_events`, Linux 5.15+) on
+//!   `syscalls/sys_enter_X` fetches each string argument with
+//!   `+0($arg):ustring`, and execve's first arguments through `argv`
+//!   ([`probe`]).
 //!
 //! The probe fires from the syscall event's trigger once the event's own
-//! record is written (seen on 6.1 and 6.12), so its record comes just after
-//! the sys_enter record of the same task, on the same CPU. A string the kernel could not read (its page was not
-//! resident: the probe does not fault pages in) comes with length 0; a real
-//! empty string has its NUL.
+//! record is written (seen on 6.1, 6.12 and 7.2), so its record comes just
+//! after the sys_enter record of the same task, on the same CPU. A string
+//! the kernel could not read comes with length 0; a real empty string has
+//! its NUL. A probe does not fault pages in, so a name in a page not yet
+//! resident is unreadable to it; the event's own read faults it in (seen on
+//! 7.2), and fails only on a bad address.
 
 use std::io::Write;
 
-use super::table::Syscall;
+use super::table::{Arg, Syscall};
 use crate::format::{Field, Format};
 
 /// execve's arguments fetched: the first ARGV, and one more to know
@@ -50,16 +62,27 @@ pub struct Probe {
     pub argv: bool,
 }
 
-/// The probe for `sys`, or None when it takes no string.
+/// A `const char *` argument: one the call reads (the non-const `char *`
+/// ones are buffers it fills, such as syslog's, or not strings at all, such
+/// as shmdt's address).
+fn const_char_pointer(a: &Arg) -> bool {
+    let t = a.field.ctype.replace(' ', "");
+    t == "constchar*" || t == "constchar__user*"
+}
+
+/// The probe for `sys`, or None when it needs none: it takes no string, or
+/// its event carries them all ([`native`]).
 pub fn probe(group: &str, sys: &Syscall) -> Option<Probe> {
+    let carried = |i: usize| {
+        sys.native
+            .as_ref()
+            .is_some_and(|n| n.args.iter().any(|(a, _)| *a == i))
+    };
     let args: Vec<usize> = sys
         .args
         .iter()
         .enumerate()
-        .filter(|(_, a)| {
-            let t = a.field.ctype.replace(' ', "");
-            (t == "constchar*" || t == "constchar__user*") && NAMES.contains(&a.name.as_str())
-        })
+        .filter(|(i, a)| const_char_pointer(a) && NAMES.contains(&a.name.as_str()) && !carried(*i))
         .map(|(i, _)| i)
         .collect();
     let argv = matches!(sys.name.as_str(), "execve" | "execveat")
@@ -117,17 +140,36 @@ impl Layout {
     }
 }
 
-/// Strings the syscall event carries itself (Linux 6.19+ reads them in
-/// the faultable syscall tracepoint): a `__data_loc char[] __NAME_val`
-/// field beside the pointer argument NAME. No probe is needed for them.
-pub fn native(sys: &Syscall, enter: &Format) -> Option<Layout> {
+/// The argument field whose user memory `field` holds, when `field` is a
+/// `__data_loc char[] __ARG_val` the kernel appends to a sys_enter event
+/// (6.19+) and `format` has the argument ARG.
+pub fn carried_for<'f>(field: &Field, format: &'f Format) -> Option<&'f Field> {
+    let arg = field.name.strip_prefix("__")?.strip_suffix("_val")?;
+    if !field.ctype.starts_with("__data_loc") || arg.is_empty() {
+        return None;
+    }
+    format.field(arg)
+}
+
+/// Strings the syscall event carries itself (Linux 6.19+ reads them in the
+/// faultable syscall tracepoint): the `__ARG_val` fields that the event's
+/// print fmt (in `text`, its format file) shows as strings, of the
+/// `const char *` arguments. Arrays (write's buffer) and other pointers keep
+/// showing as pointers. No probe is needed for these.
+pub fn native(sys: &Syscall, enter: &Format, text: &str) -> Option<Layout> {
+    let print_fmt = text
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("print fmt:"))?;
     let args: Vec<(usize, Field)> = sys
         .args
         .iter()
         .enumerate()
+        .filter(|(_, a)| const_char_pointer(a))
         .filter_map(|(i, a)| {
-            let f = enter.field(&format!("__{}_val", a.name))?;
-            f.ctype.starts_with("__data_loc").then(|| (i, f.clone()))
+            let name = format!("__{}_val", a.name);
+            let f = enter.field(&name)?;
+            let string = print_fmt.contains(&format!("__get_str({name})"));
+            (string && carried_for(f, enter).is_some()).then(|| (i, f.clone()))
         })
         .collect();
     (!args.is_empty()).then_some(Layout {
@@ -153,7 +195,8 @@ pub fn read_loc<'a>(rec: &'a [u8], field: &Field) -> Option<&'a [u8]> {
 /// What a string argument shows: the string, or why not.
 pub enum Shown<'a> {
     Text(&'a [u8]),
-    /// The kernel could not read it (not resident).
+    /// The kernel could not read it (not resident for a probe, or a bad
+    /// address).
     Fault,
 }
 
@@ -161,6 +204,23 @@ pub enum Shown<'a> {
 pub fn arg<'a>(layout: &Layout, rec: &'a [u8], arg: usize) -> Option<Shown<'a>> {
     let (_, field) = layout.args.iter().find(|(i, _)| *i == arg)?;
     shown(rec, field)
+}
+
+/// The string of argument `i` of a call of `sys`: from its sys_enter record
+/// when the event carries it, else from its probe's record.
+pub fn of_call<'a>(
+    sys: &Syscall,
+    enter: Option<&'a [u8]>,
+    probed: Option<(&Layout, &'a [u8])>,
+    i: usize,
+) -> Option<Shown<'a>> {
+    if let (Some(layout), Some(rec)) = (sys.native.as_ref(), enter) {
+        if let Some(s) = arg(layout, rec, i) {
+            return Some(s);
+        }
+    }
+    let (layout, rec) = probed?;
+    arg(layout, rec, i)
 }
 
 fn shown<'a>(rec: &'a [u8], field: &Field) -> Option<Shown<'a>> {
@@ -220,7 +280,7 @@ pub fn argv(out: &mut Vec<u8>, layout: &Layout, rec: &[u8]) -> u64 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::syscalls::table::{Arg, ArgKind};
 
@@ -375,44 +435,172 @@ mod tests {
         );
     }
 
-    /// sys_enter_openat as 6.19 prints its format, with the file name it
-    /// reads itself: no test kernel has it, so this record is made here.
-    const OPENAT_6_19: &str = "name: sys_enter_openat\nID: 790\nformat:\n\
-\tfield:unsigned short common_type;\toffset:0;\tsize:2;\tsigned:0;\n\
-\tfield:unsigned char common_flags;\toffset:2;\tsize:1;\tsigned:0;\n\
-\tfield:unsigned char common_preempt_count;\toffset:3;\tsize:1;\tsigned:0;\n\
-\tfield:int common_pid;\toffset:4;\tsize:4;\tsigned:1;\n\n\
-\tfield:int __syscall_nr;\toffset:8;\tsize:4;\tsigned:1;\n\
-\tfield:int dfd;\toffset:16;\tsize:8;\tsigned:0;\n\
-\tfield:const char * filename;\toffset:24;\tsize:8;\tsigned:0;\n\
-\tfield:int flags;\toffset:32;\tsize:8;\tsigned:0;\n\
-\tfield:umode_t mode;\toffset:40;\tsize:8;\tsigned:0;\n\
-\tfield:__data_loc char[] __filename_val;\toffset:48;\tsize:4;\tsigned:0;\n\n\
-print fmt: \"dfd: 0x%08lx, filename: 0x%08lx \\\"%s\\\", flags: 0x%08lx, mode: 0x%08lx\"\n";
+    /// A format file of Debian's 7.2.13 kernel, as the guest printed it
+    /// (tests/fixtures/syscalls-7.2, saved by hand from the VM).
+    pub(crate) fn fixture_7_2(name: &str) -> &'static str {
+        match name {
+            "sys_enter_openat" => {
+                include_str!("../../tests/fixtures/syscalls-7.2/sys_enter_openat.format")
+            }
+            "sys_enter_execve" => {
+                include_str!("../../tests/fixtures/syscalls-7.2/sys_enter_execve.format")
+            }
+            "sys_enter_renameat2" => {
+                include_str!("../../tests/fixtures/syscalls-7.2/sys_enter_renameat2.format")
+            }
+            "sys_enter_write" => {
+                include_str!("../../tests/fixtures/syscalls-7.2/sys_enter_write.format")
+            }
+            "sys_enter_mount" => {
+                include_str!("../../tests/fixtures/syscalls-7.2/sys_enter_mount.format")
+            }
+            "sys_enter_kexec_file_load" => {
+                include_str!("../../tests/fixtures/syscalls-7.2/sys_enter_kexec_file_load.format")
+            }
+            "sys_enter_close" => {
+                include_str!("../../tests/fixtures/syscalls-7.2/sys_enter_close.format")
+            }
+            "sys_exit_openat" => {
+                include_str!("../../tests/fixtures/syscalls-7.2/sys_exit_openat.format")
+            }
+            _ => panic!("no fixture {name}"),
+        }
+    }
+
+    /// Syscall `name` as ftr loads it from an enter format. (Every exit
+    /// format is `ret` at 16; openat's stands for all.)
+    pub(crate) fn load_7_2(name: &str, enter_text: &str) -> Syscall {
+        let enter = Format::parse(enter_text).expect("the 7.2 format parses");
+        let exit = Format::parse(fixture_7_2("sys_exit_openat")).expect("exit format");
+        crate::syscalls::table::from_formats(name, &enter, enter_text, &exit).expect("a syscall")
+    }
+
+    fn names(sys: &Syscall) -> Vec<&str> {
+        sys.args.iter().map(|a| a.name.as_str()).collect()
+    }
+
+    fn carried(sys: &Syscall) -> Vec<(usize, &str, usize)> {
+        sys.native.as_ref().map_or(Vec::new(), |n| {
+            n.args
+                .iter()
+                .map(|(i, f)| (*i, f.name.as_str(), f.offset))
+                .collect()
+        })
+    }
 
     #[test]
-    fn strings_the_syscall_event_carries_need_no_probe() {
-        let format = Format::parse(OPENAT_6_19).expect("the 6.19 format parses");
-        let args = ["dfd", "filename", "flags", "mode"];
-        let types = ["int", "const char *", "int", "umode_t"];
-        let pairs: Vec<(&str, &str)> = args.iter().copied().zip(types).collect();
-        let sys = syscall("openat", &pairs);
-        let layout = native(&sys, &format).expect("a native string");
-        assert_eq!((layout.id, layout.args.len()), (790, 1));
-        assert_eq!(layout.args[0].0, 1, "the filename argument");
+    fn strings_the_7_2_events_carry_are_their_arguments_values() {
+        let openat = load_7_2("openat", fixture_7_2("sys_enter_openat"));
+        assert_eq!(names(&openat), ["dfd", "filename", "flags", "mode"]);
+        assert_eq!(carried(&openat), [(1, "__filename_val", 48)]);
+        assert_eq!(openat.native.as_ref().map(|n| n.id), Some(760));
+        assert!(probe("ftr_7", &openat).is_none(), "no probe for it");
+
+        let rename = load_7_2("renameat2", fixture_7_2("sys_enter_renameat2"));
+        assert_eq!(
+            names(&rename),
+            ["olddfd", "oldname", "newdfd", "newname", "flags"]
+        );
+        assert_eq!(
+            carried(&rename),
+            [(1, "__oldname_val", 56), (3, "__newname_val", 60)]
+        );
+        assert!(probe("ftr_7", &rename).is_none());
+
+        // execve's file name is carried, its argv is not: the probe reads
+        // argv alone.
+        let execve = load_7_2("execve", fixture_7_2("sys_enter_execve"));
+        assert_eq!(names(&execve), ["filename", "argv", "envp"]);
+        assert_eq!(carried(&execve), [(0, "__filename_val", 40)]);
+        let p = probe("ftr_7", &execve).expect("argv still needs a probe");
+        assert!(p.args.is_empty() && p.argv, "{p:?}");
+        assert!(
+            p.add.starts_with(
+                "e:ftr_7/execve syscalls.sys_enter_execve argv0=+0(+u0($argv)):ustring "
+            ),
+            "{}",
+            p.add
+        );
+        assert!(!p.add.contains("filename"), "{}", p.add);
+
+        // Nothing carried (close), or not the string of a `const char *`:
+        // write's buffer is an array (__print_dynamic_array), mount's are
+        // `char *`, and 7.2 marks kexec_file_load's `unsigned long flags`.
+        // Pointers they stay; the fields are never arguments.
+        for (name, args) in [
+            ("close", &["fd"][..]),
+            ("write", &["fd", "buf", "count"]),
+            ("mount", &["dev_name", "dir_name", "type", "flags", "data"]),
+            (
+                "kexec_file_load",
+                &[
+                    "kernel_fd",
+                    "initrd_fd",
+                    "cmdline_len",
+                    "cmdline_ptr",
+                    "flags",
+                ],
+            ),
+        ] {
+            let sys = load_7_2(name, fixture_7_2(&format!("sys_enter_{name}")));
+            assert_eq!(names(&sys), args, "{name}");
+            assert!(sys.native.is_none(), "{name}");
+            assert!(probe("ftr_7", &sys).is_none(), "{name}");
+        }
+
+        // The same event without the field (before 6.19): a probe reads it.
+        let line = "\tfield:__data_loc char[] __filename_val;\toffset:48;\tsize:4;\tsigned:0;\n";
+        let text = fixture_7_2("sys_enter_openat");
+        assert!(text.contains(line));
+        let old = load_7_2("openat", &text.replace(line, ""));
+        assert_eq!(names(&old), ["dfd", "filename", "flags", "mode"]);
+        assert!(old.native.is_none());
+        let p = probe("ftr_7", &old).expect("a probe");
+        assert_eq!(p.args, [1]);
+        // A kernel whose print fmt would not show it as a string: not one.
+        let array = text.replace(
+            "__get_str(__filename_val)",
+            "__print_dynamic_array(__filename_val, 1)",
+        );
+        assert!(load_7_2("openat", &array).native.is_none());
+    }
+
+    #[test]
+    fn a_carried_string_is_read_from_the_enter_record_and_a_probe_fills_the_rest() {
+        let openat = load_7_2("openat", fixture_7_2("sys_enter_openat"));
         let mut rec = vec![0u8; 52];
-        let name = b"/etc/hostname\0";
+        let name = b"/tmp/pw.dat\0";
         rec[48..52].copy_from_slice(&((name.len() as u32) << 16 | 52).to_le_bytes());
         rec.extend_from_slice(name);
         assert!(matches!(
-            arg(&layout, &rec, 1),
-            Some(Shown::Text(b"/etc/hostname"))
+            of_call(&openat, Some(&rec), None, 1),
+            Some(Shown::Text(b"/tmp/pw.dat"))
         ));
-        // 6.18's format has no such field: a probe it is.
-        let old = OPENAT_6_19.replace(
-            "\tfield:__data_loc char[] __filename_val;\toffset:48;\tsize:4;\tsigned:0;\n",
-            "",
-        );
-        assert!(native(&sys, &Format::parse(&old).unwrap()).is_none());
+        assert!(of_call(&openat, Some(&rec), None, 0).is_none(), "dfd");
+        // Length 0: the kernel could not read it.
+        rec[48..52].copy_from_slice(&52u32.to_le_bytes());
+        assert!(matches!(
+            of_call(&openat, Some(&rec), None, 1),
+            Some(Shown::Fault)
+        ));
+        // execve: the file name from the event, argv from the probe's record.
+        let execve = load_7_2("execve", fixture_7_2("sys_enter_execve"));
+        let mut enter = vec![0u8; 44];
+        let file = b"/bin/cat\0";
+        enter[40..44].copy_from_slice(&((file.len() as u32) << 16 | 44).to_le_bytes());
+        enter.extend_from_slice(file);
+        let (probed, argv) = record(&[Some("cat"), Some("/tmp/a.txt"), None, None, None]);
+        let layout = Layout {
+            id: 9,
+            args: Vec::new(),
+            argv,
+        };
+        assert!(matches!(
+            of_call(&execve, Some(&enter), Some((&layout, &probed)), 0),
+            Some(Shown::Text(b"/bin/cat"))
+        ));
+        let mut out = Vec::new();
+        assert_eq!(super::argv(&mut out, &layout, &probed), 0);
+        assert_eq!(out, br#"["cat", "/tmp/a.txt"]"#);
     }
 }

@@ -169,22 +169,38 @@ pub fn select(spec: Option<&str>, available: &[String]) -> Result<Vec<String>> {
 /// Loads the enter/exit formats of `name` from `events_dir` (an instance's
 /// or the top level's `events`).
 pub fn load(tracefs: &Tracefs, events_rel: &str, name: &str) -> Result<Syscall> {
-    let read = |which: &str| -> Result<Format> {
+    let read = |which: &str| -> Result<(Format, String)> {
         let rel = format!("{events_rel}/syscalls/sys_{which}_{name}/format");
         let text = tracefs.read(&rel)?;
-        Format::parse(&text)
-            .ok_or_else(|| Error::setup(format!("cannot parse {}", tracefs.path(&rel).display())))
+        let format = Format::parse(&text).ok_or_else(|| {
+            Error::setup(format!("cannot parse {}", tracefs.path(&rel).display()))
+        })?;
+        Ok((format, text))
     };
-    let enter = read("enter")?;
-    let exit = read("exit")?;
+    let (enter, enter_text) = read("enter")?;
+    let (exit, _) = read("exit")?;
+    from_formats(name, &enter, &enter_text, &exit)
+}
+
+/// The syscall `name` from its enter and exit formats (`enter_text` is the
+/// enter format file, whose print fmt says which fields are strings).
+pub fn from_formats(
+    name: &str,
+    enter: &Format,
+    enter_text: &str,
+    exit: &Format,
+) -> Result<Syscall> {
     let ret = exit
         .field("ret")
         .cloned()
         .ok_or_else(|| Error::setup(format!("sys_exit_{name} has no `ret` field")))?;
+    // The arguments: every field but the number and, since 6.19, the user
+    // memory the kernel appends for a pointer argument (`__ARG_val`), which
+    // is that argument's value, not one more.
     let args = enter
         .fields
         .iter()
-        .filter(|f| f.name != "__syscall_nr")
+        .filter(|f| f.name != "__syscall_nr" && strings::carried_for(f, enter).is_none())
         .map(|f| Arg {
             name: f.name.clone(),
             field: f.clone(),
@@ -205,7 +221,7 @@ pub fn load(tracefs: &Tracefs, events_rel: &str, name: &str) -> Result<Syscall> 
         effect,
         native: None,
     };
-    sys.native = strings::native(&sys, &enter);
+    sys.native = strings::native(&sys, enter, enter_text);
     Ok(sys)
 }
 
