@@ -38,29 +38,14 @@ trap 'rm -rf "${TEMPS[@]}"' EXIT
 sweep_temps "$CACHE"
 
 # ---- host dependencies -----------------------------------------------------
-missing_deps() {
-  need=()
-  command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
-  dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
-  command -v cpio >/dev/null || need+=(cpio)
-  command -v xz >/dev/null || need+=(xz-utils)
-  command -v zstd >/dev/null || need+=(zstd)
-  command -v gcc >/dev/null || need+=(gcc libc6-dev)
-}
-# apt-get runs that change the host's apt state take HOST_APT_LOCK: two at
-# once fail on apt's own locks instead of waiting.  It is host-wide, not in
-# the cache, because runs with different caches share the host.
+# Installed when missing, as every test's tools are (tests/needs.sh).
+bash "$HERE/../needs.sh" qemu-system-x86_64 busybox-static cpio xz zstd gcc
+# apt-get runs that change the host's apt state take HOST_APT_LOCK (the one
+# needs.sh takes): two at once fail on apt's own locks instead of waiting.
+# It is host-wide, not in the cache, because runs with different caches
+# share the host.
 HOST_APT_LOCK=/run/lock/ftr-vm-apt.lock
-[ -d /run/lock ] || HOST_APT_LOCK=$LOCKS/host-apt.lock
-install_deps() {
-  missing_deps  # again: a concurrent kernels.sh may have installed them
-  [ ${#need[@]} -gt 0 ] || return 0
-  log "installing ${need[*]}"
-  apt-get update -q >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${need[@]}" >&2
-}
-missing_deps
-if [ ${#need[@]} -gt 0 ]; then with_lock "$HOST_APT_LOCK" install_deps; fi
+[ -d /run/lock ] || HOST_APT_LOCK=/tmp/ftr-vm-apt.lock
 
 # ---- helpers ----------------------------------------------------------------
 # vmlinux_from_bzimage BZIMAGE OUT: the payload of a Debian bzImage is an
