@@ -922,7 +922,7 @@ fn check_strings(run: &Run, ver: &str) {
         assert!(open.1.contains(" (fault), flags: RDONLY"), "{ver}: {text}");
         assert!(open.1.contains("filename: 0x"), "{ver}: {text}");
         assert!(
-            text.contains(", 1 strings unreadable (not resident when the call entered)"),
+            text.contains(", 1 strings unreadable (the kernel could not read them when the call entered)"),
             "{ver}: {text}"
         );
     }

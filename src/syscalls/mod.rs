@@ -160,7 +160,7 @@ impl Mode for Trace {
         let mut closing = format!("{traced} syscalls traced, {lost} events lost");
         if tracer.faults > 0 {
             closing.push_str(&format!(
-                ", {} strings unreadable (not resident when the call entered)",
+                ", {} strings unreadable (the kernel could not read them when the call entered)",
                 tracer.faults
             ));
         }
