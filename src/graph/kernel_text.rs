@@ -22,6 +22,7 @@ use super::events::EventText;
 use super::records::{Body, Common, Entry, Exit, Layouts, Record};
 use super::render::{errno_of, Esc, Palette};
 use super::view::Tally;
+use crate::btf::FuncArgs;
 use crate::kallsyms::Symbols;
 use crate::style::Theme;
 use crate::{digits, errno};
@@ -208,6 +209,9 @@ pub struct Kernel {
     pub options: Options,
     pub tracer: Tracer,
     pub retval_style: RetvalStyle,
+    /// The kernel's BTF, to print the arguments of entries that carry them
+    /// (funcgraph-args); without it they print as `()`.
+    pub args: Option<FuncArgs>,
 }
 
 /// The kernel's `struct fgraph_cpu_data`.
@@ -562,7 +566,7 @@ impl Printer {
                 self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out);
                 indent(out, e.depth);
                 self.function(x.func, out);
-                self.pen.put(out, t.args, b"()");
+                self.args(x.func, e, out);
                 self.pen.put(out, t.brace, b";");
                 if self.with_retval(&x) || (self.kernel.options.retaddr && e.retaddr.is_some()) {
                     self.leaf_comment(e, &x, out);
@@ -578,7 +582,7 @@ impl Printer {
                 self.duration(Cell::Blank, out);
                 indent(out, e.depth);
                 self.function(e.func, out);
-                self.pen.put(out, t.args, b"()");
+                self.args(e.func, e, out);
                 out.push(b' ');
                 self.pen.put(out, t.brace, b"{");
                 if let (true, Some(ret)) = (self.kernel.options.retaddr, e.retaddr) {
@@ -593,6 +597,26 @@ impl Printer {
             }
         }
         true
+    }
+
+    /// `(a=1, b=0x2)` when the entry carries its arguments and BTF names
+    /// them (print_function_args, for the function at `func`), else `()`.
+    fn args(&self, func: u64, e: &Entry, out: &mut Vec<u8>) {
+        let style = self.pen.pal.args;
+        match (e.args, &self.kernel.args) {
+            (Some(words), Some(btf)) => {
+                let at = self.pen.open(out, style);
+                let symbols = &self.kernel.symbols;
+                btf.write(
+                    out,
+                    func,
+                    || symbols.lookup(func).map(|s| s.name.to_string()),
+                    words,
+                );
+                self.pen.close(out, style, at);
+            }
+            _ => self.pen.put(out, style, b"()"),
+        }
     }
 
     /// A function's name as `%ps` prints it, in the name's style and the

@@ -6,10 +6,12 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::kernel_text::KernelText;
 use super::parallel;
 use super::sources::{render_pages, Sources};
+use crate::btf::Btf;
 use crate::capture::{self, CaptureWriter};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -87,7 +89,16 @@ fn sources(dir: &Path) -> Sources {
         tracer: tracer.to_string(),
         release: read(dir, "uname").trim().to_string(),
         clock: "local".to_string(),
+        btf: btf(dir),
     }
+}
+
+/// The capture's BTF (funcgraph-args captures keep the part of the
+/// kernel's BTF their functions need), parsed.
+fn btf(dir: &Path) -> Option<Arc<Btf>> {
+    let bytes = fs::read(dir.join("btf")).ok()?;
+    let btf = Btf::parse(&bytes).unwrap_or_else(|e| panic!("{}/btf: {e}", dir.display()));
+    Some(Arc::new(btf))
 }
 
 fn raw_pages(dir: &Path, cpus: u32) -> Vec<Vec<u8>> {
@@ -150,7 +161,10 @@ fn render_via_trace_dat(dir: &Path) -> String {
     let bytes = fs::read(&path).expect("read the capture");
     let _ = fs::remove_file(&path);
     let capture = capture::read(&bytes).expect("a capture ftr reads");
-    let again = Sources::of_capture(&capture);
+    let mut again = Sources::of_capture(&capture);
+    // A capture keeps no BTF: report reads the running kernel's, which is
+    // the capture's kernel's when the release is the same.
+    again.btf = sources.btf.clone();
     rendered(&again, &capture.cpu_data)
 }
 

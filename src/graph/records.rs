@@ -268,11 +268,10 @@ fn decode_entry<'a>(l: &EntryLayout, data: &'a [u8]) -> Option<Entry<'a>> {
         Some(f) => Some(read_u64(data, f)?),
         None => None,
     };
-    // Args are there only if the record is long enough to hold all of them.
-    let args = l
-        .args
-        .and_then(|at| data.get(at..at + MAX_ARGS * 8))
-        .filter(|_| retaddr.is_none());
+    // Args are there only if the record is long enough to hold all of them
+    // (after the return address in a retaddr entry, as FGRAPH_ENTRY_ARGS
+    // finds them).
+    let args = l.args.and_then(|at| data.get(at..at + MAX_ARGS * 8));
     Some(Entry {
         func: read_u64(data, &l.func)?,
         depth: read_int(data, &l.depth)? as i32,
