@@ -72,14 +72,23 @@ fn kernels() -> &'static BTreeMap<String, PathBuf> {
             .lines()
             .filter(|l| l.ends_with("/vmlinux"))
             .map(|l| {
-                let ver = if l.contains("-rt-amd64") {
-                    "6.1-rt"
-                } else if l.contains("linux-image-6.1.") {
+                // linux-image-6.1.0-N-amd64, linux-image-6.12.*+deb13-amd64,
+                // linux-image-7.2.*+deb14-amd64, and the -rt- flavours.
+                let series = if l.contains("/linux-image-6.1.") {
                     "6.1"
-                } else {
+                } else if l.contains("/linux-image-6.12.") {
                     "6.12"
+                } else if l.contains("/linux-image-7.2.") {
+                    "7.2"
+                } else {
+                    panic!("kernels.sh printed a kernel the tests do not know: {l}")
                 };
-                (ver.to_string(), PathBuf::from(l))
+                let ver = if l.contains("-rt-amd64/") {
+                    format!("{series}-rt")
+                } else {
+                    series.to_string()
+                };
+                (ver, PathBuf::from(l))
             })
             .collect()
     })

@@ -15,7 +15,14 @@
 #     list; the system's apt sources are never changed.  The Debian mirror is
 #     the one the system's apt configuration already uses.
 # (c) bookworm linux-image-6.1.0-N-rt-amd64 (PREEMPT_RT; it has the osnoise
-#     and timerlat tracers the other two lack), printed last.
+#     and timerlat tracers the other two lack).
+# (d) sid (unstable) linux-image-7.2.*-amd64 and (e) its -rt-amd64 flavour,
+#     through a second private source list.  Since 7.x Debian splits a kernel
+#     in several packages: linux-image-VER is empty and depends on
+#     linux-binary-VER (/usr/lib/modules/VER/vmlinuz), linux-base-VER
+#     (.../config) and linux-modules-VER (the .ko files); those three are
+#     fetched instead.
+# Printed in that order.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +35,7 @@ log() { echo "kernels.sh: $*" >&2; }
 # Temporary files and directories of this run; removed however it ends.
 TEMPS=()
 trap 'rm -rf "${TEMPS[@]}"' EXIT
-sweep_temps "$CACHE" "$CACHE/apt-trixie"
+sweep_temps "$CACHE"
 
 # ---- host dependencies -----------------------------------------------------
 missing_deps() {
@@ -74,25 +81,40 @@ vmlinux_from_bzimage() {
   mv "$out.tmp" "$out"
 }
 
-# extract DEB DEST: boot/config-*, an ELF vmlinux, and the modules needed for
-# a virtio 9p share (see vm.md), into DEST.
+# extract_kernel DEST DEB...: the kernel config, an ELF vmlinux, its release
+# and the modules needed for a virtio 9p share (see vm.md), from the DEBs into
+# DEST.  The kernel and config are in /boot (up to 6.12: one package), or
+# beside the modules in /usr/lib/modules/RELEASE/{vmlinuz,config} (7.x:
+# linux-binary-* and linux-base-*; the modules in linux-modules-*).
 extract_kernel() {
-  local deb=$1 dest=$2 tmp
+  local dest=$1 tmp deb bz conf; shift
   tmp=$(mktemp -d); TEMPS+=("$tmp")
-  # modules live in /lib/modules (bookworm) or /usr/lib/modules (trixie, .ko.xz)
-  dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './boot/*' \
-    '*/modules/*/kernel/drivers/virtio/*' '*/modules/*/kernel/net/9p/*' \
-    '*/modules/*/kernel/fs/9p/*' '*/modules/*/kernel/fs/netfs/*' \
-    '*/modules/*/kernel/fs/fscache/*' 2>/dev/null || true
-  [ -d "$tmp/boot" ] || dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './boot/*'
+  # A pattern a package lacks only makes tar complain: what is missing in
+  # the end is checked below.  Modules are .ko (bookworm), .ko.xz (trixie,
+  # sid); virtio and fscache are built in since 7.x.
+  for deb in "$@"; do
+    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './boot/*' \
+      '*/modules/*/vmlinuz' '*/modules/*/config' \
+      '*/modules/*/kernel/drivers/virtio/*' '*/modules/*/kernel/net/9p/*' \
+      '*/modules/*/kernel/fs/9p/*' '*/modules/*/kernel/fs/netfs/*' \
+      '*/modules/*/kernel/fs/fscache/*' 2>/dev/null || true
+  done
+  bz=$(ls "$tmp"/boot/vmlinuz-* "$tmp"/*/lib/modules/*/vmlinuz "$tmp"/lib/modules/*/vmlinuz 2>/dev/null | head -1 || true)
+  conf=$(ls "$tmp"/boot/config-* "$tmp"/*/lib/modules/*/config "$tmp"/lib/modules/*/config 2>/dev/null | head -1 || true)
+  [ -n "$bz" ] || { log "no boot/vmlinuz-* or lib/modules/*/vmlinuz in $*"; return 1; }
+  [ -n "$conf" ] || { log "no boot/config-* or lib/modules/*/config in $*"; return 1; }
   mkdir -p "$dest/modules"
-  cp "$tmp"/boot/config-* "$dest/config"
+  cp "$conf" "$dest/config"
   find "$tmp" -path '*/modules/*' -name '*.ko*' -exec cp {} "$dest/modules/" \;
   # busybox insmod wants plain .ko files
   for m in "$dest"/modules/*.ko.xz; do [ -e "$m" ] && xz -df "$m"; done
   for m in "$dest"/modules/*.ko.zst; do [ -e "$m" ] && zstd -dfq --rm "$m"; done
-  vmlinux_from_bzimage "$(ls "$tmp"/boot/vmlinuz-*)" "$dest/vmlinux"
-  basename "$(ls "$tmp"/boot/vmlinuz-*)" | sed 's/^vmlinuz-//' > "$dest/release"
+  vmlinux_from_bzimage "$bz" "$dest/vmlinux"
+  # boot/vmlinuz-RELEASE, or lib/modules/RELEASE/vmlinuz
+  case $bz in
+    */boot/vmlinuz-*) echo "${bz##*/vmlinuz-}" ;;
+    *) basename "$(dirname "$bz")" ;;
+  esac > "$dest/release"
   rm -rf "$tmp"
 }
 
@@ -120,11 +142,21 @@ debian_uri() {
 
 kernel_ok() { manifest_ok "$1" "$1/MANIFEST" vmlinux config release; }
 
+# kernel_debs PKG [APT-OPTION...]: the packages that hold PKG's kernel,
+# config and modules: PKG itself, or (7.x) the linux-binary-, linux-base- and
+# linux-modules- packages of the same version that PKG depends on.
+kernel_debs() {
+  local pkg=$1 ver=${1#linux-image-} split; shift
+  split=$(apt-cache "$@" depends "$pkg" 2>/dev/null | awk -v v="$ver" \
+    '$1 == "Depends:" && ($2 == "linux-binary-" v || $2 == "linux-base-" v || $2 == "linux-modules-" v) { print $2 }' | sort -u)
+  if echo "$split" | grep -qx "linux-binary-$ver"; then echo "$split"; else echo "$pkg"; fi
+}
+
 # fetch_kernel PKG [APT-OPTION...]: with $LOCKS/PKG.lock held, make $CACHE/PKG
-# complete: reuse it if its manifest checks out, else download the package
-# and extract it into a new directory that replaces the old one.
+# complete: reuse it if its manifest checks out, else download the package(s)
+# and extract them into a new directory that replaces the old one.
 fetch_kernel() {
-  local pkg=$1 dest=$CACHE/$1 dl build old m files=(vmlinux config release)
+  local pkg=$1 dest=$CACHE/$1 dl build old m debs files=(vmlinux config release)
   shift
   kernel_ok "$dest" && return 0
   if [ -e "$dest" ]; then
@@ -132,12 +164,14 @@ fetch_kernel() {
   else
     log "fetching $pkg"
   fi
+  debs=$(kernel_debs "$pkg" "$@")
   dl=$(mktemp -d); TEMPS+=("$dl"); chmod 755 "$dl"  # readable by _apt
-  (cd "$dl" && apt-get "$@" -o APT::Sandbox::User=root download -q "$pkg" >&2)
+  # shellcheck disable=SC2086  # package names have no spaces
+  (cd "$dl" && apt-get "$@" -o APT::Sandbox::User=root download -q $debs >&2)
   # Built beside its final place (same file system), under a name that
   # kernels.sh's globs for linux-image-* do not match.
   build=$(mktemp -d "$CACHE/.tmp-build.XXXXXX"); TEMPS+=("$build"); chmod 755 "$build"
-  extract_kernel "$dl"/*.deb "$build"
+  extract_kernel "$build" "$dl"/*.deb
   for m in "$build"/modules/*.ko; do [ -e "$m" ] && files+=("modules/${m##*/}"); done
   manifest_write "$build" "$build/MANIFEST" "${files[@]}"
   # A directory cannot be renamed over a non-empty one: move the old one
@@ -181,57 +215,108 @@ get_bookworm_rt() {
   echo "$CACHE/$pkg/vmlinux"
 }
 
-# ---- (b) trixie 6.12 via a private source list ------------------------------
-# $CACHE/apt-trixie holds the private sources.list, the lists apt fetches
-# for it and a MANIFEST of both; all of it is used under
-# $LOCKS/apt-trixie.lock.  apt's binary caches (pkgcache.bin) go to a
-# temporary directory: they are rebuilt in a second and not worth checking.
-TRIXIE=$CACHE/apt-trixie
+# ---- private source lists (trixie, sid) -------------------------------------
+# $CACHE/apt-SUITE holds a private sources.list, the lists apt fetches for it
+# and a MANIFEST of both; all of it is used under $LOCKS/apt-SUITE.lock.
+# apt's binary caches (pkgcache.bin) go to a temporary directory: they are
+# rebuilt in a second and not worth checking.
 APT_TMP=$(mktemp -d); TEMPS+=("$APT_TMP")
-TRIXIE_OPTS=(-o Dir::Etc::sourcelist="$TRIXIE/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$TRIXIE/lists"
-             -o Dir::Cache::pkgcache="$APT_TMP/pkgcache.bin" -o Dir::Cache::srcpkgcache="$APT_TMP/srcpkgcache.bin")
+# suite_opts SUITE: set OPTS to the apt options that use SUITE's private list.
+suite_opts() {
+  local d=$CACHE/apt-$1
+  OPTS=(-o Dir::Etc::sourcelist="$d/sources.list" -o Dir::Etc::sourceparts=- -o Dir::State::Lists="$d/lists"
+        -o Dir::Cache::pkgcache="$APT_TMP/$1-pkgcache.bin" -o Dir::Cache::srcpkgcache="$APT_TMP/$1-srcpkgcache.bin")
+}
 
-# trixie_lists: bring the private lists up to date.  apt-get update keeps a
-# list file whose release has not changed, damaged or not, so lists that do
-# not match their manifest (or a new sources.list) are dropped first.
-trixie_lists() {
-  local uri list=$TRIXIE/sources.list kr tmp
+# suite_lists SUITE: bring the private lists up to date.  apt-get update
+# keeps a list file whose release has not changed, damaged or not, so lists
+# that do not match their manifest (or a new sources.list) are dropped first.
+suite_lists() {
+  local suite=$1 dir=$CACHE/apt-$1 uri list=$CACHE/apt-$1/sources.list kr tmp
   uri=$(debian_uri || true)
   [ -n "$uri" ] || { log "no Debian archive found in /etc/apt/sources.list*"; return 1; }
   kr=/usr/share/keyrings/debian-archive-keyring.gpg
-  mkdir -p "$TRIXIE"
-  tmp=$(mktemp "$TRIXIE/.tmp-sources.XXXXXX"); TEMPS+=("$tmp")
-  echo "deb [signed-by=$kr] $uri trixie main" > "$tmp"
+  mkdir -p "$dir"
+  sweep_temps "$dir"
+  tmp=$(mktemp "$dir/.tmp-sources.XXXXXX"); TEMPS+=("$tmp")
+  echo "deb [signed-by=$kr] $uri $suite main" > "$tmp"
   if cmp -s "$tmp" "$list"; then rm "$tmp"; else chmod 644 "$tmp"; mv -f "$tmp" "$list"; fi
-  if ! manifest_ok "$TRIXIE" "$TRIXIE/MANIFEST" sources.list; then
-    rm -rf "$TRIXIE/lists" "$TRIXIE"/*.bin  # (*.bin: left by older versions of this script)
+  if ! manifest_ok "$dir" "$dir/MANIFEST" sources.list; then
+    rm -rf "$dir/lists" "$dir"/*.bin  # (*.bin: left by older versions of this script)
   fi
-  rm -f "$TRIXIE/MANIFEST"
-  mkdir -p "$TRIXIE/lists/partial"
-  log "updating private trixie lists from $uri"
-  apt-get "${TRIXIE_OPTS[@]}" update -q >&2
-  manifest_write "$TRIXIE" "$TRIXIE/MANIFEST" sources.list \
-    $(cd "$TRIXIE" && find lists -maxdepth 1 -type f ! -name lock | sort)
+  rm -f "$dir/MANIFEST"
+  mkdir -p "$dir/lists/partial"
+  log "updating private $suite lists from $uri"
+  suite_opts "$suite"
+  apt-get "${OPTS[@]}" update -q >&2
+  manifest_write "$dir" "$dir/MANIFEST" sources.list \
+    $(cd "$dir" && find lists -maxdepth 1 -type f ! -name lock | sort)
 }
 
+# cached_kernel GLOB [EXCLUDE]: the newest complete kernel directory in the
+# cache whose name matches GLOB (and not the extended regex EXCLUDE), so a
+# cached kernel is reused without touching the network.
+cached_kernel() {
+  local d
+  for d in $(ls -d "$CACHE"/$1 2>/dev/null | grep -Ev -- "${2:-^$}" | sort -rV); do
+    if with_lock -s "$LOCKS/${d##*/}.lock" kernel_ok "$d"; then echo "${d##*/}"; return 0; fi
+  done
+  return 0
+}
+
+# ---- (b) trixie 6.12 ----------------------------------------------------------
 # Under $LOCKS/apt-trixie.lock, so concurrent runs do not fetch it twice.
 get_trixie_locked() {
-  local pkg="" d
-  # A complete cached 6.12 kernel (the newest) is reused without touching the network.
-  for d in $(ls -d "$CACHE"/linux-image-6.12.*-amd64 2>/dev/null | grep -v -- -rt- | sort -rV); do
-    if with_lock -s "$LOCKS/${d##*/}.lock" kernel_ok "$d"; then pkg=${d##*/}; break; fi
-  done
+  local pkg
+  pkg=$(cached_kernel 'linux-image-6.12.*-amd64' -rt-)
   if [ -z "$pkg" ]; then
-    trixie_lists
-    pkg=$(apt-cache "${TRIXIE_OPTS[@]}" depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-6\.12\.[^ ]*-amd64\)$/\1/p' | grep -v -- '-rt-' | head -1 || true)
+    suite_lists trixie
+    suite_opts trixie
+    pkg=$(apt-cache "${OPTS[@]}" depends linux-image-amd64 | sed -n 's/.*Depends: \(linux-image-6\.12\.[^ ]*-amd64\)$/\1/p' | grep -v -- '-rt-' | head -1 || true)
     [ -n "$pkg" ] || { log "cannot find the trixie 6.12 kernel package"; return 1; }
-    with_lock "$LOCKS/$pkg.lock" fetch_kernel "$pkg" "${TRIXIE_OPTS[@]}"
+    with_lock "$LOCKS/$pkg.lock" fetch_kernel "$pkg" "${OPTS[@]}"
   fi
   link_atomic "$pkg" "$CACHE/6.12"
   echo "$CACHE/$pkg/vmlinux"
 }
 get_trixie() { with_lock "$LOCKS/apt-trixie.lock" get_trixie_locked; }
 
+# ---- (d), (e) sid 7.2, default and PREEMPT_RT ---------------------------------
+# The series the tests are written for (tests/vm.rs names them 7.2 and
+# 7.2-rt).  When unstable moves to another series its 7.2 packages leave the
+# archive: this then fails, naming what unstable has, until the series here
+# and in tests/vm.rs is moved on (a cached 7.2 kernel keeps working).
+SID_SERIES=7.2
+
+# get_sid_locked FLAVOUR LINK: FLAVOUR is amd64 or rt-amd64.  Under
+# $LOCKS/apt-sid.lock.
+get_sid_locked() {
+  local flavour=$1 link=$2 pkg meta
+  if [ "$flavour" = amd64 ]; then
+    pkg=$(cached_kernel "linux-image-$SID_SERIES.*-amd64" -rt-)
+  else
+    pkg=$(cached_kernel "linux-image-$SID_SERIES.*-$flavour")
+  fi
+  if [ -z "$pkg" ]; then
+    suite_opts sid
+    # The lists are fetched once per run, for whichever flavour comes first.
+    if [ -z "${SID_FRESH:-}" ]; then suite_lists sid; SID_FRESH=1; fi
+    meta=$(apt-cache "${OPTS[@]}" depends "linux-image-$flavour" 2>/dev/null | sed -n 's/.*Depends: \(linux-image-.*\)$/\1/p' || true)
+    pkg=$(echo "$meta" | awk -v s="linux-image-$SID_SERIES." -v f="-$flavour" \
+      'index($0, s) == 1 && substr($0, length($0) - length(f) + 1) == f && (f == "-rt-amd64" || $0 !~ /-rt-/)' | head -1)
+    [ -n "$pkg" ] || {
+      log "unstable's linux-image-$flavour depends on '${meta:-nothing}', not a $SID_SERIES kernel: move SID_SERIES in tests/vm/kernels.sh (and the $SID_SERIES tests in tests/vm.rs) to it"
+      return 1
+    }
+    with_lock "$LOCKS/$pkg.lock" fetch_kernel "$pkg" "${OPTS[@]}"
+  fi
+  link_atomic "$pkg" "$CACHE/$link"
+  echo "$CACHE/$pkg/vmlinux"
+}
+get_sid() { with_lock "$LOCKS/apt-sid.lock" get_sid_locked "$@"; }
+
 get_bookworm
 get_trixie
 get_bookworm_rt
+get_sid amd64 "$SID_SERIES"
+get_sid rt-amd64 "$SID_SERIES-rt"
