@@ -17,9 +17,9 @@
 //! - A parameter's name is the string at its offset: offset 0 is the empty
 //!   string (so `=` prints alone, as for the `...` of a variadic function);
 //!   an offset past the string section is no name at all (nothing printed).
-//! - Only the base (vmlinux) BTF is read: module BTF is not, so functions of
-//!   modules have no parameters here, where the kernel finds them in the
-//!   module's BTF.
+//! - A name is looked up in vmlinux's BTF first, then in each module's
+//!   (split BTF: ids and string offsets go on from vmlinux's), as
+//!   bpf_find_btf_id looks it up.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -83,14 +83,71 @@ const INT_SIGNED: u32 = 1;
 pub const MAX_ARGS: usize = 6;
 
 /// A parsed BTF: the bytes, where each type starts, and the FUNCs by name.
+/// A module's BTF is split: its type ids and string offsets go on from
+/// those of its base (vmlinux's), and it refers to the base's freely.
 #[derive(Debug)]
 pub struct Btf {
     types: Vec<u8>,
     strings: Vec<u8>,
-    /// Byte offset of type id `i` in `types` (`starts[0]` is void's, unused).
+    /// Byte offset in `types` of type id `first_id + i`.
     starts: Vec<u32>,
     /// (name offset, type id) of every FUNC, sorted by name then id.
     funcs: Vec<(u32, u32)>,
+    base: Option<Arc<Btf>>,
+    /// The first type id and string offset of this BTF's own (1 and 0 for
+    /// vmlinux: id 0 is void).
+    first_id: u32,
+    first_str: u32,
+}
+
+/// One type: its head's words (the name aside) and where what follows it
+/// starts, in `types`.
+struct Ty<'a> {
+    types: &'a [u8],
+    info: u32,
+    size: u32,
+    at: usize,
+}
+
+impl Ty<'_> {
+    fn kind(&self) -> u32 {
+        (self.info >> 24) & 0x1f
+    }
+
+    fn vlen(&self) -> usize {
+        (self.info & 0xffff) as usize
+    }
+
+    /// Word `i` of what follows the head.
+    fn word(&self, i: usize) -> u32 {
+        u32_at(self.types, self.at + 4 * i).unwrap_or(0)
+    }
+}
+
+/// vmlinux's BTF and the modules', searched as bpf_find_btf_id searches
+/// them: vmlinux first, then each module.
+#[derive(Debug)]
+pub struct KernelBtf {
+    pub vmlinux: Arc<Btf>,
+    pub modules: Vec<Btf>,
+}
+
+impl KernelBtf {
+    #[cfg(test)]
+    pub fn vmlinux_only(vmlinux: Btf) -> KernelBtf {
+        KernelBtf {
+            vmlinux: Arc::new(vmlinux),
+            modules: Vec::new(),
+        }
+    }
+
+    /// The parameters of the function called `name` in the first BTF that
+    /// has it.
+    pub fn params(&self, name: &str) -> Option<Vec<Param>> {
+        std::iter::once(&*self.vmlinux)
+            .chain(&self.modules)
+            .find_map(|b| b.params(name))
+    }
 }
 
 /// What the printer does with a parameter, by the kind its type resolves to.
@@ -123,6 +180,12 @@ impl Btf {
     /// Parses raw BTF (little-endian, as x86_64 kernels write it). The error
     /// says what is wrong with which part.
     pub fn parse(bytes: &[u8]) -> Result<Btf, String> {
+        Btf::parse_split(bytes, None)
+    }
+
+    /// Parses a module's BTF, split from `base` (vmlinux's); with no base,
+    /// a whole BTF.
+    pub fn parse_split(bytes: &[u8], base: Option<Arc<Btf>>) -> Result<Btf, String> {
         let magic = bytes.get(..2).map(|m| u16::from_le_bytes([m[0], m[1]]));
         if magic != Some(MAGIC) {
             return Err(format!(
@@ -144,11 +207,15 @@ impl Btf {
         };
         let types = section(type_off, type_len, "type")?.to_vec();
         let strings = section(str_off, str_len, "string")?.to_vec();
-        let mut starts = vec![0u32];
+        let (first_id, first_str) = match &base {
+            Some(b) => (b.end_id(), b.end_str()),
+            None => (1, 0),
+        };
+        let mut starts = Vec::new();
         let mut funcs = Vec::new();
         let mut at = 0;
         while at < types.len() {
-            let id = starts.len() as u32;
+            let id = first_id + starts.len() as u32;
             let info = u32_at(&types, at + 4).ok_or(format!("BTF type {id} is cut short"))?;
             let (kind, vlen) = ((info >> 24) & 0x1f, (info & 0xffff) as usize);
             let extra = match kind {
@@ -174,31 +241,51 @@ impl Btf {
             strings,
             starts,
             funcs: Vec::new(),
+            base,
+            first_id,
+            first_str,
         };
         funcs.sort_by(|a, b| btf.str_at(a.0).cmp(&btf.str_at(b.0)).then(a.1.cmp(&b.1)));
         btf.funcs = funcs;
         Ok(btf)
     }
 
+    /// The id after the last type: a module's BTF starts there.
+    fn end_id(&self) -> u32 {
+        self.first_id + self.starts.len() as u32
+    }
+
+    fn end_str(&self) -> u32 {
+        self.first_str + self.strings.len() as u32
+    }
+
     /// The string at `off` (up to its NUL), or None past the section.
     fn str_at(&self, off: u32) -> Option<&[u8]> {
-        let rest = self.strings.get(off as usize..)?;
+        if off < self.first_str {
+            return self.base.as_ref()?.str_at(off);
+        }
+        let rest = self.strings.get((off - self.first_str) as usize..)?;
         Some(&rest[..rest.iter().position(|&b| b == 0).unwrap_or(rest.len())])
     }
 
-    /// (name_off, info, size_or_type, offset of what follows) of type `id`.
-    fn ty(&self, id: u32) -> Option<(u32, u32, u32, usize)> {
-        if id == 0 {
-            return None;
+    /// Type `id` (None for void and for ids with no type).
+    fn ty(&self, id: u32) -> Option<Ty<'_>> {
+        if id < self.first_id {
+            return self.base.as_ref()?.ty(id);
         }
-        let at = *self.starts.get(id as usize)? as usize;
+        let at = *self.starts.get((id - self.first_id) as usize)? as usize;
         let word = |i: usize| u32_at(&self.types, at + 4 * i).unwrap_or(0);
-        Some((word(0), word(1), word(2), at + TYPE_HEAD))
+        Some(Ty {
+            types: &self.types,
+            info: word(1),
+            size: word(2),
+            at: at + TYPE_HEAD,
+        })
     }
 
     /// The parameters of the function called `name`, as print_function_args
-    /// finds them; None when BTF has no such function (the kernel then
-    /// prints `()`).
+    /// finds them in this BTF; None when it has no such function (the
+    /// kernel then prints `()`).
     pub fn params(&self, name: &str) -> Option<Vec<Param>> {
         let first = self
             .funcs
@@ -207,21 +294,16 @@ impl Btf {
         if self.str_at(off) != Some(name.as_bytes()) {
             return None;
         }
-        let (_, _, proto, _) = self.ty(func)?;
-        let (_, info, _, at) = self.ty(proto)?;
-        if (info >> 24) & 0x1f != KIND_FUNC_PROTO {
+        let proto = self.ty(self.ty(func)?.size)?;
+        if proto.kind() != KIND_FUNC_PROTO {
             return None;
         }
-        let params = (0..(info & 0xffff) as usize)
-            .map(|i| {
-                let name_off = u32_at(&self.types, at + 8 * i).unwrap_or(0);
-                let ty = u32_at(&self.types, at + 8 * i + 4).unwrap_or(0);
-                Param {
-                    name: self
-                        .str_at(name_off)
-                        .map(|s| String::from_utf8_lossy(s).into()),
-                    kind: self.kind_of(ty),
-                }
+        let params = (0..proto.vlen())
+            .map(|i| Param {
+                name: self
+                    .str_at(proto.word(2 * i))
+                    .map(|s| String::from_utf8_lossy(s).into()),
+                kind: self.kind_of(proto.word(2 * i + 1)),
             })
             .collect();
         Some(params)
@@ -231,39 +313,33 @@ impl Btf {
     fn kind_of(&self, mut id: u32) -> Kind {
         // A well-formed BTF has no cycles; the bound keeps a bad one finite.
         for _ in 0..64 {
-            let Some((name, info, size, at)) = self.ty(id) else {
+            let Some(t) = self.ty(id) else {
                 return Kind::Unknown;
             };
-            let kind = (info >> 24) & 0x1f;
-            return match kind {
+            return match t.kind() {
                 KIND_TYPEDEF | KIND_VOLATILE | KIND_CONST | KIND_RESTRICT | KIND_TYPE_TAG => {
-                    id = size;
+                    id = t.size;
                     continue;
                 }
                 KIND_UNKN => Kind::Unknown,
                 KIND_PTR => Kind::Ptr,
                 KIND_INT => Kind::Int {
-                    signed: (u32_at(&self.types, at).unwrap_or(0) >> 24) & INT_SIGNED != 0,
+                    signed: (t.word(0) >> 24) & INT_SIGNED != 0,
                 },
                 KIND_ENUM => Kind::Enum(
-                    (0..(info & 0xffff) as usize)
+                    (0..t.vlen())
                         .map(|i| {
-                            let off = u32_at(&self.types, at + 8 * i).unwrap_or(0);
-                            let val = u32_at(&self.types, at + 8 * i + 4).unwrap_or(0) as i32;
                             let name = self
-                                .str_at(off)
+                                .str_at(t.word(2 * i))
                                 .map_or("(null)".into(), |s| String::from_utf8_lossy(s).into());
-                            (val, name)
+                            (t.word(2 * i + 1) as i32, name)
                         })
                         .collect(),
                 ),
-                _ => {
-                    let _ = name; // unused by the printer
-                    Kind::Complex {
-                        kind: KIND_STR.get(kind as usize).copied().unwrap_or("UNKNOWN"),
-                        size,
-                    }
-                }
+                kind => Kind::Complex {
+                    kind: KIND_STR.get(kind as usize).copied().unwrap_or("UNKNOWN"),
+                    size: t.size,
+                },
             };
         }
         Kind::Unknown
@@ -334,7 +410,7 @@ pub fn write_args(out: &mut Vec<u8>, params: &[Param], args: &[u8]) {
 /// functions over and over, so each is looked up once.
 #[derive(Debug)]
 pub struct FuncArgs {
-    btf: Arc<Btf>,
+    btf: Arc<KernelBtf>,
     /// Address to an index in `protos`; None: BTF has no such function.
     cache: RefCell<HashMap<u64, Option<u32>>>,
     protos: RefCell<Vec<Box<[Param]>>>,
@@ -348,7 +424,7 @@ impl Clone for FuncArgs {
 }
 
 impl FuncArgs {
-    pub fn new(btf: Arc<Btf>) -> FuncArgs {
+    pub fn new(btf: Arc<KernelBtf>) -> FuncArgs {
         FuncArgs {
             btf,
             cache: RefCell::default(),
@@ -590,7 +666,7 @@ mod tests {
 
     #[test]
     fn the_cache_answers_per_address_and_copies_start_empty() {
-        let args = FuncArgs::new(Arc::new(sample()));
+        let args = FuncArgs::new(Arc::new(KernelBtf::vmlinux_only(sample())));
         let mut out = Vec::new();
         args.write(&mut out, 0x1000, || Some("none".into()), &words(&[]));
         // The name is asked once per address.
@@ -608,6 +684,53 @@ mod tests {
         );
         let copy = args.clone();
         assert!(copy.cache.borrow().is_empty());
+    }
+
+    /// A module's split BTF: its ids and strings go on from vmlinux's, its
+    /// parameters may use vmlinux's types, and vmlinux is searched first.
+    #[test]
+    fn module_btf_is_split_from_vmlinux() {
+        let mut base = Builder::new();
+        let int = base.str("int");
+        let t_int = base.ty(int, KIND_INT, 0, 4, &[(INT_SIGNED << 24) | 32]);
+        let x = base.str("x");
+        let proto = base.ty(0, KIND_FUNC_PROTO, 1, t_int, &[x, t_int]);
+        let both = base.str("both");
+        base.ty(both, KIND_FUNC, 0, proto, &[]);
+        let vmlinux = Arc::new(Btf::parse(&base.bytes()).expect("vmlinux"));
+
+        // Ids from 4 (after void and 3 types), strings after vmlinux's.
+        let mut m = Builder::new();
+        m.strings.clear();
+        let first_str = base.strings.len() as u32;
+        let str_in_mod = |m: &mut Builder, s: &str| first_str + m.str(s);
+        let (y, z) = (str_in_mod(&mut m, "y"), str_in_mod(&mut m, "z"));
+        let pair = str_in_mod(&mut m, "pair");
+        let t_pair = 4 + m.ty(pair, KIND_STRUCT, 0, 16, &[]) - 1;
+        let proto = 4 + m.ty(0, KIND_FUNC_PROTO, 3, t_int, &[x, t_int, y, t_pair, z, 99]) - 1;
+        let f = str_in_mod(&mut m, "modfunc");
+        m.ty(f, KIND_FUNC, 0, proto, &[]);
+        let p0 = 4 + m.ty(0, KIND_FUNC_PROTO, 0, t_int, &[]) - 1;
+        m.ty(both, KIND_FUNC, 0, p0, &[]);
+        let module = Btf::parse_split(&m.bytes(), Some(vmlinux.clone())).expect("module");
+        let kernel = KernelBtf {
+            vmlinux,
+            modules: vec![module],
+        };
+        let text = |name: &str, args: &[u64]| {
+            let mut out = Vec::new();
+            match kernel.params(name) {
+                Some(p) => write_args(&mut out, &p, &words(args)),
+                None => out.extend_from_slice(b"()"),
+            }
+            String::from_utf8(out).expect("utf-8")
+        };
+        assert_eq!(
+            text("modfunc", &[u64::MAX, 1, 2, 3]),
+            "(x=-1, y=(STRUCT)[0x1:0x2], z=?0x3)"
+        );
+        assert_eq!(text("both", &[5]), "(x=5)");
+        assert_eq!(text("nowhere", &[5]), "()");
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::kernel_text::{Cmdlines, Kernel, Options, RetvalStyle, Tracer};
 use super::records::Layouts;
 use super::stream::{Sink, Stream};
-use crate::btf::{Btf, FuncArgs};
+use crate::btf::{Btf, FuncArgs, KernelBtf};
 use crate::capture::{Capture, Meta, System};
 use crate::error::{Error, Result};
 use crate::format::Format;
@@ -49,7 +49,7 @@ pub struct Sources {
     pub release: String,
     pub clock: String,
     /// The kernel's BTF, read when funcgraph-args is on (see the top).
-    pub btf: Option<Arc<Btf>>,
+    pub btf: Option<Arc<KernelBtf>>,
 }
 
 /// Whether `trace_options` (one option a line) has funcgraph-args on.
@@ -65,20 +65,38 @@ fn args_on(trace_options: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// The running kernel's BTF, parsed; the error names the file and the fix.
-fn running_btf() -> Result<Btf> {
-    let path = std::path::Path::new(VMLINUX_BTF);
-    let bytes = std::fs::read(path).map_err(|e| {
+/// The running kernel's BTF, vmlinux's and its modules' (in name order),
+/// parsed; the error names the file and the fix.
+fn running_btf() -> Result<KernelBtf> {
+    let bytes = std::fs::read(VMLINUX_BTF).map_err(|e| {
         Error::setup(format!(
             "funcgraph-args: cannot read {VMLINUX_BTF} ({e}), which ftr needs to name the arguments as the kernel does: use a kernel built with CONFIG_DEBUG_INFO_BTF_SYSFS, or leave out --graph-opts args"
         ))
     })?;
-    Btf::parse(&bytes).map_err(|e| {
+    let bad = |path: &std::path::Path, e: String| {
         Error::setup(format!(
             "funcgraph-args: {}: {e}; leave out --graph-opts args",
             path.display()
         ))
-    })
+    };
+    let vmlinux = Arc::new(Btf::parse(&bytes).map_err(|e| bad(VMLINUX_BTF.as_ref(), e))?);
+    let dir = std::path::Path::new(VMLINUX_BTF)
+        .parent()
+        .unwrap_or(std::path::Path::new("/"));
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|p| p.file_name().is_some_and(|n| n != "vmlinux"));
+    paths.sort();
+    let mut modules = Vec::new();
+    for path in paths {
+        // A module unloaded since the listing is simply not there.
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        modules.push(Btf::parse_split(&bytes, Some(vmlinux.clone())).map_err(|e| bad(&path, e))?);
+    }
+    Ok(KernelBtf { vmlinux, modules })
 }
 
 fn release_now() -> String {
