@@ -10,9 +10,12 @@
 //! (`f();`, entry and exit as one line) from a call with children (`f() {`).
 //! [`super::stream::Stream`] does that bookkeeping over the per-CPU streams.
 //!
-//! Not reproduced: funcgraph-args needs the kernel's BTF to name and type
-//! the arguments (without it ftr prints `()` where the kernel prints
-//! `(a=1, b=0x2)`); funcgraph-reltime (6.15+); the function tracer's
+//! An entry that carries its argument words (funcgraph-args, 6.15+) prints
+//! them as trace_output.c's `print_function_args` does, named and typed by
+//! the kernel's BTF ([`crate::btf`]); without BTF ([`Kernel::args`] None)
+//! they print as `()`, and whoever built the [`Kernel`] says so.
+//!
+//! Not reproduced: funcgraph-reltime (6.15+); the function tracer's
 //! latency-format columns (they need the next event's time on any CPU).
 
 use std::io::Write;

@@ -1,5 +1,5 @@
 //! The proof: every capture in tests/fixtures/graph-raw (made by
-//! tests/vm/make-raw-fixtures.sh on stock 6.1 and 6.12 kernels) is
+//! tests/vm/make-raw-fixtures.sh on stock 6.1, 6.12 and 7.2 kernels) is
 //! rendered from its raw pages and compared byte for byte with the `trace`
 //! text the kernel printed for the same buffer. Only the header (the
 //! leading lines starting with `#`) is left out: ftr prints no header.
@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::kernel_text::KernelText;
 use super::parallel;
 use super::sources::{render_pages, Sources};
-use crate::btf::Btf;
+use crate::btf::{Btf, KernelBtf};
 use crate::capture::{self, CaptureWriter};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -95,10 +95,10 @@ fn sources(dir: &Path) -> Sources {
 
 /// The capture's BTF (funcgraph-args captures keep the part of the
 /// kernel's BTF their functions need), parsed.
-fn btf(dir: &Path) -> Option<Arc<Btf>> {
+fn btf(dir: &Path) -> Option<Arc<KernelBtf>> {
     let bytes = fs::read(dir.join("btf")).ok()?;
     let btf = Btf::parse(&bytes).unwrap_or_else(|e| panic!("{}/btf: {e}", dir.display()));
-    Some(Arc::new(btf))
+    Some(Arc::new(KernelBtf::vmlinux_only(btf)))
 }
 
 fn raw_pages(dir: &Path, cpus: u32) -> Vec<Vec<u8>> {
