@@ -1,6 +1,6 @@
 //! Function-graph records to exactly the text the kernel prints for them in
 //! `trace` and `trace_pipe`: a port of the printing half of
-//! kernel/trace/trace_functions_graph.c (6.1 to 6.12, and the newer
+//! kernel/trace/trace_functions_graph.c (6.1 to 7.2, and the newer
 //! retval/retaddr forms), with trace_output.c's context columns for the
 //! function tracer. Pure: records in, bytes out; all state is per CPU, as
 //! the kernel keeps it.
@@ -10,10 +10,11 @@
 //! (`f();`, entry and exit as one line) from a call with children (`f() {`).
 //! [`super::stream::Stream`] does that bookkeeping over the per-CPU streams.
 //!
-//! An entry that carries its argument words (funcgraph-args, 6.15+) prints
-//! them as trace_output.c's `print_function_args` does, named and typed by
-//! the kernel's BTF ([`crate::btf`]); without BTF ([`Kernel::args`] None)
-//! they print as `()`, and whoever built the [`Kernel`] says so.
+//! An entry that carries its argument words (funcgraph-args, 6.15+), or a
+//! function tracer record (func-args), prints them as trace_output.c's
+//! `print_function_args` does, named and typed by the kernel's BTF
+//! ([`crate::btf`]); without BTF ([`Kernel::args`] None) they print as
+//! `()`, and whoever built the [`Kernel`] says so.
 //!
 //! Not reproduced: funcgraph-reltime (6.15+); the function tracer's
 //! latency-format columns (they need the next event's time on any CPU).
@@ -605,21 +606,28 @@ impl Printer {
     /// `(a=1, b=0x2)` when the entry carries its arguments and BTF names
     /// them (print_function_args, for the function at `func`), else `()`.
     fn args(&self, func: u64, e: &Entry, out: &mut Vec<u8>) {
-        let style = self.pen.pal.args;
-        match (e.args, &self.kernel.args) {
-            (Some(words), Some(btf)) => {
-                let at = self.pen.open(out, style);
-                let symbols = &self.kernel.symbols;
-                btf.write(
-                    out,
-                    func,
-                    || symbols.lookup(func).map(|s| s.name.to_string()),
-                    words,
-                );
-                self.pen.close(out, style, at);
-            }
-            _ => self.pen.put(out, style, b"()"),
+        match e.args {
+            Some(words) => self.args_of(&self.pen, func, words, out),
+            None => self.pen.put(out, self.pen.pal.args, b"()"),
         }
+    }
+
+    /// The argument words `words` of the function at `func`, named by BTF
+    /// (`()` without it), with `pen`.
+    fn args_of(&self, pen: &Pen, func: u64, words: &[u8], out: &mut Vec<u8>) {
+        let style = pen.pal.args;
+        let Some(btf) = &self.kernel.args else {
+            return pen.put(out, style, b"()");
+        };
+        let at = pen.open(out, style);
+        let symbols = &self.kernel.symbols;
+        btf.write(
+            out,
+            func,
+            || symbols.lookup(func).map(|s| s.name.to_string()),
+            words,
+        );
+        pen.close(out, style, at);
     }
 
     /// A function's name as `%ps` prints it, in the name's style and the
@@ -986,8 +994,16 @@ impl Printer {
             self.plain_context(line, out);
         }
         match *body {
-            Body::Function { ip, parent_ip } => {
+            Body::Function {
+                ip,
+                parent_ip,
+                args,
+            } => {
                 self.ip_sym(ip, out);
+                if let Some(words) = args {
+                    // The function tracer's lines are styled as a whole.
+                    self.args_of(&self.unstyled, ip, words, out);
+                }
                 if self.kernel.options.print_parent && parent_ip != 0 {
                     out.extend_from_slice(b" <-");
                     self.ip_sym(parent_ip, out);

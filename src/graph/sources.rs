@@ -52,17 +52,21 @@ pub struct Sources {
     pub btf: Option<Arc<KernelBtf>>,
 }
 
-/// Whether `trace_options` (one option a line) has funcgraph-args on.
+/// Whether `trace_options` (one option a line) has funcgraph-args, or the
+/// function tracer's func-args, on: then the records carry arguments.
 fn args_on(trace_options: &str) -> bool {
-    trace_options
-        .lines()
-        .rev()
-        .find_map(|l| match l.trim() {
-            "funcgraph-args" => Some(true),
-            "nofuncgraph-args" => Some(false),
-            _ => None,
-        })
-        .unwrap_or(false)
+    let on = |name: &str| {
+        trace_options
+            .lines()
+            .rev()
+            .find_map(|l| match l.trim().strip_prefix("no") {
+                Some(n) if n == name => Some(false),
+                _ if l.trim() == name => Some(true),
+                _ => None,
+            })
+            .unwrap_or(false)
+    };
+    on("funcgraph-args") || on("func-args")
 }
 
 /// The running kernel's BTF, vmlinux's and its modules' (in name order),
@@ -213,7 +217,7 @@ impl Sources {
     pub fn args_unnamed(&self) -> Option<String> {
         (args_on(&self.trace_options) && self.btf.is_none()).then(|| {
             format!(
-                "funcgraph-args was on, but ftr has no BTF of Linux {} ({VMLINUX_BTF} is that of the running kernel only when it is the same release): function arguments print as `()`",
+                "function arguments were recorded, but ftr has no BTF of Linux {} ({VMLINUX_BTF} is that of the running kernel only when it is the same release): function arguments print as `()`",
                 self.release
             )
         })

@@ -125,8 +125,9 @@ with open(out, 'wb') as f:
 PY
 }
 
-# args_on OPTIONS: the capture was made with funcgraph-args on.
-args_on() { grep -qx 'funcgraph-args' "$1"; }
+# args_on OPTIONS: the capture was made with funcgraph-args (or the function
+# tracer's func-args) on.
+args_on() { grep -qxE 'funcgraph-args|func-args' "$1"; }
 
 for ver in ${@:-6.1 6.12 7.2}; do
   out=$(mktemp -d /tmp/ftr-raw-fixtures.XXXXXX)

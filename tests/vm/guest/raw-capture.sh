@@ -200,6 +200,20 @@ start
 pwv2 2; note "pwv2 2"
 save
 echo nop > current_tracer; echo > set_ftrace_filter
+# ... with its arguments (func-args, 6.15+; the option shows with the tracer)
+begin function-args-vfs_writev
+w vfs_writev set_ftrace_filter
+w function current_tracer
+if [ -e options/func-args ]; then
+  w 1 options/func-args
+  start
+  pwv2 2; note "pwv2 2"
+  save
+  w 0 options/func-args
+else
+  rm -rf $C
+fi
+echo nop > current_tracer; echo > set_ftrace_filter
 
 cat /proc/kallsyms > $D/kallsyms
 [ -e /sys/kernel/btf/vmlinux ] && cp /sys/kernel/btf/vmlinux $D/btf
