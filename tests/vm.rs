@@ -1020,3 +1020,127 @@ fn graph_mode_on_debian_6_12() {
     require_root();
     check("6.12");
 }
+
+/// The body of each entry and leaf line of a graph under `__x64_sys_pwritev2`
+/// (what follows the last `|  `, its indent kept), with addresses (`0x` and
+/// 8 hex digits or more: kernel and user pointers, which differ from run to
+/// run) written `PTR`; lines of interrupt noise, with what nests in them,
+/// and stray graphs outside the syscall (the write that turned tracing on
+/// can leave some) left out.
+fn arg_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside_noise: Option<usize> = None;
+    let mut in_syscall = false;
+    for line in text.lines() {
+        let Some(at) = line.rfind("|  ") else {
+            continue;
+        };
+        let body = &line[at + 3..];
+        let depth = (body.len() - body.trim_start().len()) / 2;
+        if inside_noise.is_some_and(|d| depth > d) {
+            continue;
+        }
+        inside_noise = None;
+        let Some((name, _)) = body.trim().split_once('(') else {
+            continue;
+        };
+        if depth == 0 {
+            in_syscall = name == "__x64_sys_pwritev2";
+        }
+        if !in_syscall {
+            continue;
+        }
+        if noise(name) {
+            inside_noise = Some(depth);
+            continue;
+        }
+        if !(body.ends_with(" {") || body.ends_with(';')) {
+            continue;
+        }
+        let mut norm = String::new();
+        let mut rest = body;
+        while let Some(at) = rest.find("0x") {
+            let hex = rest[at + 2..]
+                .bytes()
+                .take_while(u8::is_ascii_hexdigit)
+                .count();
+            norm.push_str(&rest[..at]);
+            if hex >= 8 {
+                norm.push_str("PTR");
+            } else {
+                norm.push_str(&rest[at..at + 2 + hex]);
+            }
+            rest = &rest[at + 2 + hex..];
+        }
+        norm.push_str(rest);
+        out.push(norm);
+    }
+    out
+}
+
+/// funcgraph-args on Debian's 7.2: ftr's arguments, live and from its
+/// capture, are the kernel's own text for the same workload (the kernel's
+/// pointers aside); and the graph options 7.2 is built without are refused
+/// naming their config option.
+fn check_args() {
+    let ver = "7.2";
+    let run = boot_with(ver, &["lib.sh", "args.sh"]);
+    run.all_same(ver, 4);
+    let (kernel, rc) = run.get("kernel-args");
+    assert_eq!(rc, 0, "{kernel}");
+    let want = arg_lines(kernel);
+    // Three calls, each with its arguments named and typed.
+    let top: Vec<&String> = want
+        .iter()
+        .filter(|l| l.starts_with("__x64_sys_pwritev2("))
+        .collect();
+    assert_eq!(top.len(), 3, "{kernel}");
+    assert!(
+        top.iter().all(|l| *l == "__x64_sys_pwritev2(regs=PTR) {"),
+        "{kernel}"
+    );
+    assert!(
+        want.iter().any(|l| l
+            .trim_start()
+            .starts_with("do_pwritev(fd=0x3, vec=PTR, vlen=0x2, pos=")),
+        "{kernel}"
+    );
+    for name in ["ftr-args", "ftr-args-report"] {
+        let (text, rc) = run.get(name);
+        assert_eq!(rc, 0, "{name}: {text}");
+        let got = arg_lines(text);
+        assert!(
+            got == want,
+            "{name}: the kernel's lines then ftr's:\n{}\n----\n{}",
+            want.join("\n"),
+            got.join("\n")
+        );
+    }
+    for (name, option, config) in [
+        (
+            "noretval",
+            "funcgraph-retval",
+            "CONFIG_FUNCTION_GRAPH_RETVAL",
+        ),
+        (
+            "noretaddr",
+            "funcgraph-retaddr",
+            "CONFIG_FUNCTION_GRAPH_RETADDR",
+        ),
+    ] {
+        let (text, rc) = run.get(name);
+        assert_eq!(rc, 125, "{name}: {text}");
+        assert_eq!(text.lines().count(), 1, "{name}: one line: {text}");
+        assert!(
+            text.contains(&format!("options/{option}")) && text.contains(config),
+            "{name}: {text}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "boots Debian 7.2 under qemu, as root (run: cargo test --release --features test-hooks -- --include-ignored)"]
+fn funcgraph_args_on_debian_7_2() {
+    require_root();
+    check_args();
+}
