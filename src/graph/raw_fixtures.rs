@@ -168,13 +168,13 @@ fn render_via_trace_dat(dir: &Path) -> String {
     rendered(&again, &capture.cpu_data)
 }
 
-/// The text after the header: the leading `#` lines. (Only the leading
-/// ones: without the CPU column a line can start with the `#` mark of a
-/// duration over 1 ms.)
+/// The text after the header: the leading lines the parser calls header
+/// lines (without the CPU column a line can start with the `#` mark of a
+/// duration over 1 ms: that one is not).
 fn without_header(trace: &str) -> String {
     trace
         .lines()
-        .skip_while(|l| l.starts_with('#'))
+        .skip_while(|l| super::parse::parse_line(l).kind == super::parse::Kind::Header)
         .flat_map(|l| [l, "\n"])
         .collect()
 }
