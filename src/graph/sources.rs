@@ -353,3 +353,20 @@ pub fn render_pages<S: Sink>(
     flush(out);
     stream.into_sink()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::args_on;
+
+    /// The records carry arguments when the graph's or the function
+    /// tracer's option is on; a later line wins, as in `-O`.
+    #[test]
+    fn arguments_are_on_by_either_option() {
+        assert!(args_on("print-parent\nfuncgraph-args\nfuncgraph-cpu"));
+        assert!(args_on("func-args"));
+        assert!(!args_on("nofuncgraph-args\nnofunc-args"));
+        assert!(!args_on("funcgraph-args\nnofuncgraph-args"));
+        assert!(args_on("nofuncgraph-args\nfuncgraph-args"));
+        assert!(!args_on("funcgraph-argsx\nfuncgraph-cpu"));
+    }
+}
