@@ -3,6 +3,7 @@
 //! main parses the command line, runs the mode, and maps the result to an
 //! exit code; everything else lives in one module per concern.
 
+mod btf;
 mod capture;
 mod cli;
 mod collector;

@@ -103,33 +103,34 @@ struct Run {
     text: String,
 }
 
-/// The kernels restore.sh runs on (twenty kill -9s, each with a tracer
-/// switch or two: minutes under TCG). 6.1 runs the graph at the top
-/// level, later kernels in ftr's instance with the graph knobs still at the
-/// top level: one kernel of each.
-const REPLAYED: [&str; 2] = ["6.1", "7.2"];
-
 thread_local! {
     /// The PREEMPT_RT kernel `check_noise()` boots when it asks for 6.1-rt:
     /// each test runs in its own thread, and the 7.2-rt test points it there.
     static RT_KERNEL: std::cell::Cell<&'static str> = const { std::cell::Cell::new("6.1-rt") };
 }
 
+/// The guest scripts one boot of `ver` runs, in order, after lib.sh's
+/// helpers: graph.sh's, then strings.sh's (which compares with graph.sh's
+/// snapshot); restore.sh's (twenty kill -9s, each with a tracer switch or
+/// two: minutes under TCG) on one kernel of each placement, 6.1 (the graph
+/// at the top level) and 7.2 (in ftr's instance, the graph knobs still at
+/// the top level); args.sh's where funcgraph-args is built (7.2); on the rt
+/// kernels, noise.sh's.
+fn parts(ver: &str) -> &'static [&'static str] {
+    match ver {
+        "6.1-rt" | "7.2-rt" => &["lib.sh", "noise.sh"],
+        "6.1" => &["lib.sh", "graph.sh", "strings.sh", "restore.sh"],
+        "7.2" => &["lib.sh", "graph.sh", "strings.sh", "restore.sh", "args.sh"],
+        _ => &["lib.sh", "graph.sh", "strings.sh"],
+    }
+}
+
 fn boot(ver: &str) -> Run {
-    // One boot runs every scenario, after lib.sh's helpers: graph.sh's,
-    // then strings.sh's (which compares with graph.sh's snapshot), and on
-    // the kernels of both placements (REPLAYED) restore.sh's; on the rt
-    // kernels, noise.sh's.
     let ver = match ver {
         "6.1-rt" => RT_KERNEL.with(|k| k.get()),
         _ => ver,
     };
-    let parts: &[&str] = match ver {
-        "6.1-rt" | "7.2-rt" => &["lib.sh", "noise.sh"],
-        v if REPLAYED.contains(&v) => &["lib.sh", "graph.sh", "strings.sh", "restore.sh"],
-        _ => &["lib.sh", "graph.sh", "strings.sh"],
-    };
-    boot_with(ver, parts)
+    boot_with(ver, parts(ver))
 }
 
 /// Boots `ver` with the guest scripts `parts`. The guest's output is kept
@@ -300,8 +301,11 @@ fn noise(name: &str) -> bool {
 fn check(ver: &str) {
     let run = boot(ver);
     run.all_same(ver, 20);
-    if REPLAYED.contains(&ver) {
+    if parts(ver).contains(&"restore.sh") {
         check_restore(&run, ver);
+    }
+    if parts(ver).contains(&"args.sh") {
+        check_args(&run, ver);
     }
     // strings.sh's scenarios first: they do not depend on the graph's.
     check_strings(&run, ver);
@@ -922,7 +926,9 @@ fn check_strings(run: &Run, ver: &str) {
         assert!(open.1.contains(" (fault), flags: RDONLY"), "{ver}: {text}");
         assert!(open.1.contains("filename: 0x"), "{ver}: {text}");
         assert!(
-            text.contains(", 1 strings unreadable (the kernel could not read them when the call entered)"),
+            text.contains(
+                ", 1 strings unreadable (the kernel could not read them when the call entered)"
+            ),
             "{ver}: {text}"
         );
     }
@@ -1186,4 +1192,118 @@ fn osnoise_and_timerlat_on_debian_7_2_rt() {
     // guest output above them says `booting Debian 7.2-rt`).
     RT_KERNEL.with(|k| k.set("7.2-rt"));
     check_noise();
+}
+
+/// The body of each entry and leaf line of a graph under `__x64_sys_pwritev2`
+/// (what follows the last `|  `, its indent kept), with addresses (`0x` and
+/// 8 hex digits or more: kernel and user pointers, which differ from run to
+/// run) written `PTR`; lines of interrupt noise, with what nests in them,
+/// and stray graphs outside the syscall (the write that turned tracing on
+/// can leave some) left out.
+fn arg_lines(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut inside_noise: Option<usize> = None;
+    let mut in_syscall = false;
+    for line in text.lines() {
+        let Some(at) = line.rfind("|  ") else {
+            continue;
+        };
+        let body = &line[at + 3..];
+        let depth = (body.len() - body.trim_start().len()) / 2;
+        if inside_noise.is_some_and(|d| depth > d) {
+            continue;
+        }
+        inside_noise = None;
+        let Some((name, _)) = body.trim().split_once('(') else {
+            continue;
+        };
+        if depth == 0 {
+            in_syscall = name == "__x64_sys_pwritev2";
+        }
+        if !in_syscall {
+            continue;
+        }
+        if noise(name) {
+            inside_noise = Some(depth);
+            continue;
+        }
+        if !(body.ends_with(" {") || body.ends_with(';')) {
+            continue;
+        }
+        let mut norm = String::new();
+        let mut rest = body;
+        while let Some(at) = rest.find("0x") {
+            let hex = rest[at + 2..]
+                .bytes()
+                .take_while(u8::is_ascii_hexdigit)
+                .count();
+            norm.push_str(&rest[..at]);
+            if hex >= 8 {
+                norm.push_str("PTR");
+            } else {
+                norm.push_str(&rest[at..at + 2 + hex]);
+            }
+            rest = &rest[at + 2 + hex..];
+        }
+        norm.push_str(rest);
+        out.push(norm);
+    }
+    out
+}
+
+/// funcgraph-args on Debian's 7.2: ftr's arguments, live and from its
+/// capture, are the kernel's own text for the same workload (the kernel's
+/// pointers aside); and the graph options 7.2 is built without are refused
+/// naming their config option.
+fn check_args(run: &Run, ver: &str) {
+    let (kernel, rc) = run.get("kernel-args");
+    assert_eq!(rc, 0, "{ver}: {kernel}");
+    let want = arg_lines(kernel);
+    // Three calls, each with its arguments named and typed.
+    let top: Vec<&String> = want
+        .iter()
+        .filter(|l| l.starts_with("__x64_sys_pwritev2("))
+        .collect();
+    assert_eq!(top.len(), 3, "{ver}: {kernel}");
+    assert!(
+        top.iter().all(|l| *l == "__x64_sys_pwritev2(regs=PTR) {"),
+        "{ver}: {kernel}"
+    );
+    assert!(
+        want.iter().any(|l| l
+            .trim_start()
+            .starts_with("do_pwritev(fd=0x3, vec=PTR, vlen=0x2, pos=")),
+        "{ver}: {kernel}"
+    );
+    for name in ["ftr-args", "ftr-args-report"] {
+        let (text, rc) = run.get(name);
+        assert_eq!(rc, 0, "{ver} {name}: {text}");
+        let got = arg_lines(text);
+        assert!(
+            got == want,
+            "{ver} {name}: the kernel's lines then ftr's:\n{}\n----\n{}",
+            want.join("\n"),
+            got.join("\n")
+        );
+    }
+    for (name, option, config) in [
+        (
+            "noretval",
+            "funcgraph-retval",
+            "CONFIG_FUNCTION_GRAPH_RETVAL",
+        ),
+        (
+            "noretaddr",
+            "funcgraph-retaddr",
+            "CONFIG_FUNCTION_GRAPH_RETADDR",
+        ),
+    ] {
+        let (text, rc) = run.get(name);
+        assert_eq!(rc, 125, "{ver} {name}: {text}");
+        assert_eq!(text.lines().count(), 1, "{ver} {name}: one line: {text}");
+        assert!(
+            text.contains(&format!("options/{option}")) && text.contains(config),
+            "{ver} {name}: {text}"
+        );
+    }
 }

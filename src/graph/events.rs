@@ -25,12 +25,15 @@ enum Kind {
     Cpu,
     /// sched_switch's `prev_state`: `__print_flags` of the task state.
     TaskState,
+    /// `%s` of `x ? "true" : "false"`.
+    Bool,
 }
 
 /// A known print format: (text before the field, the field, how it prints).
 type Spec = &'static [(&'static str, &'static str, Kind)];
 
-/// The known print formats, by event name.
+/// The known print formats, by event name; of several for one name, the
+/// first whose fields the event has (kernels add fields).
 const KNOWN: &[(&str, Spec)] = &[
     (
         "sched_switch",
@@ -54,6 +57,16 @@ const KNOWN: &[(&str, Spec)] = &[
             (" pid=", "parent_pid", Kind::Dec),
             (" child_comm=", "child_comm", Kind::Str),
             (" child_pid=", "child_pid", Kind::Dec),
+        ],
+    ),
+    // 6.16+: whether the thread group died with this task.
+    (
+        "sched_process_exit",
+        &[
+            ("comm=", "comm", Kind::Str),
+            (" pid=", "pid", Kind::Dec),
+            (" prio=", "prio", Kind::Dec),
+            (" group_dead=", "group_dead", Kind::Bool),
         ],
     ),
     ("sched_process_exit", TASK),
@@ -158,8 +171,8 @@ impl EventText {
 fn printer(format: &Format) -> Printer {
     let known = KNOWN
         .iter()
-        .find(|(name, _)| *name == format.name)
-        .and_then(|(_, spec)| {
+        .filter(|(name, _)| *name == format.name)
+        .find_map(|(_, spec)| {
             spec.iter()
                 .map(|(before, name, kind)| {
                     Some((*before, format.field(name)?.clone(), Some(*kind)))
@@ -189,6 +202,10 @@ fn value(out: &mut Vec<u8>, data: &[u8], field: &Field, kind: Kind) {
         Kind::Cpu => write!(out, "{:03}", int() as i32),
         Kind::TaskState => {
             task_state(out, int());
+            Ok(())
+        }
+        Kind::Bool => {
+            out.extend_from_slice(if int() != 0 { b"true" } else { b"false" });
             Ok(())
         }
     };

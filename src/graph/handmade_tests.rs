@@ -96,6 +96,7 @@ fn text(options: &str, style: RetvalStyle) -> KernelText {
         options: Options::from_trace_options(options),
         tracer: Tracer::FunctionGraph,
         retval_style: style,
+        args: None,
     })
 }
 

@@ -1,6 +1,6 @@
 //! Function-graph records to exactly the text the kernel prints for them in
 //! `trace` and `trace_pipe`: a port of the printing half of
-//! kernel/trace/trace_functions_graph.c (6.1 to 6.12, and the newer
+//! kernel/trace/trace_functions_graph.c (6.1 to 7.2, and the newer
 //! retval/retaddr forms), with trace_output.c's context columns for the
 //! function tracer. Pure: records in, bytes out; all state is per CPU, as
 //! the kernel keeps it.
@@ -10,9 +10,13 @@
 //! (`f();`, entry and exit as one line) from a call with children (`f() {`).
 //! [`super::stream::Stream`] does that bookkeeping over the per-CPU streams.
 //!
-//! Not reproduced: funcgraph-args needs the kernel's BTF to name and type
-//! the arguments (without it ftr prints `()` where the kernel prints
-//! `(a=1, b=0x2)`); funcgraph-reltime (6.15+); the function tracer's
+//! An entry that carries its argument words (funcgraph-args, 6.15+), or a
+//! function tracer record (func-args), prints them as trace_output.c's
+//! `print_function_args` does, named and typed by the kernel's BTF
+//! ([`crate::btf`]); without BTF ([`Kernel::args`] None) they print as
+//! `()`, and whoever built the [`Kernel`] says so.
+//!
+//! Not reproduced: funcgraph-reltime (6.15+); the function tracer's
 //! latency-format columns (they need the next event's time on any CPU).
 
 use std::io::Write;
@@ -22,6 +26,7 @@ use super::events::EventText;
 use super::records::{Body, Common, Entry, Exit, Layouts, Record};
 use super::render::{errno_of, Esc, Palette};
 use super::view::Tally;
+use crate::btf::FuncArgs;
 use crate::kallsyms::Symbols;
 use crate::style::Theme;
 use crate::{digits, errno};
@@ -208,6 +213,9 @@ pub struct Kernel {
     pub options: Options,
     pub tracer: Tracer,
     pub retval_style: RetvalStyle,
+    /// The kernel's BTF, to print the arguments of entries that carry them
+    /// (funcgraph-args); without it they print as `()`.
+    pub args: Option<FuncArgs>,
 }
 
 /// The kernel's `struct fgraph_cpu_data`.
@@ -562,7 +570,7 @@ impl Printer {
                 self.duration(Cell::Time(x.rettime.wrapping_sub(x.calltime)), out);
                 indent(out, e.depth);
                 self.function(x.func, out);
-                self.pen.put(out, t.args, b"()");
+                self.args(x.func, e, out);
                 self.pen.put(out, t.brace, b";");
                 if self.with_retval(&x) || (self.kernel.options.retaddr && e.retaddr.is_some()) {
                     self.leaf_comment(e, &x, out);
@@ -578,7 +586,7 @@ impl Printer {
                 self.duration(Cell::Blank, out);
                 indent(out, e.depth);
                 self.function(e.func, out);
-                self.pen.put(out, t.args, b"()");
+                self.args(e.func, e, out);
                 out.push(b' ');
                 self.pen.put(out, t.brace, b"{");
                 if let (true, Some(ret)) = (self.kernel.options.retaddr, e.retaddr) {
@@ -593,6 +601,33 @@ impl Printer {
             }
         }
         true
+    }
+
+    /// `(a=1, b=0x2)` when the entry carries its arguments and BTF names
+    /// them (print_function_args, for the function at `func`), else `()`.
+    fn args(&self, func: u64, e: &Entry, out: &mut Vec<u8>) {
+        match e.args {
+            Some(words) => self.args_of(&self.pen, func, words, out),
+            None => self.pen.put(out, self.pen.pal.args, b"()"),
+        }
+    }
+
+    /// The argument words `words` of the function at `func`, named by BTF
+    /// (`()` without it), with `pen`.
+    fn args_of(&self, pen: &Pen, func: u64, words: &[u8], out: &mut Vec<u8>) {
+        let style = pen.pal.args;
+        let Some(btf) = &self.kernel.args else {
+            return pen.put(out, style, b"()");
+        };
+        let at = pen.open(out, style);
+        let symbols = &self.kernel.symbols;
+        btf.write(
+            out,
+            func,
+            || symbols.lookup(func).map(|s| s.name.to_string()),
+            words,
+        );
+        pen.close(out, style, at);
     }
 
     /// A function's name as `%ps` prints it, in the name's style and the
@@ -959,8 +994,16 @@ impl Printer {
             self.plain_context(line, out);
         }
         match *body {
-            Body::Function { ip, parent_ip } => {
+            Body::Function {
+                ip,
+                parent_ip,
+                args,
+            } => {
                 self.ip_sym(ip, out);
+                if let Some(words) = args {
+                    // The function tracer's lines are styled as a whole.
+                    self.args_of(&self.unstyled, ip, words, out);
+                }
                 if self.kernel.options.print_parent && parent_ip != 0 {
                     out.extend_from_slice(b" <-");
                     self.ip_sym(parent_ip, out);

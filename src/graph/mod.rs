@@ -550,6 +550,9 @@ fn report_capture(
         sources.trace_options.push_str(opt);
     }
     let kernel = sources.kernel()?;
+    if let Some(note) = sources.args_unnamed() {
+        warn(note);
+    }
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let printers = (0..threads.min(capture.cpu_data.len()).max(1))
         .map(|_| KernelText::new(kernel.clone()).styled(output.theme, args.errno_names))

@@ -979,7 +979,10 @@ fn parse_into(b: &[u8], l: &mut Line<'_>) {
     if b.len() > u32::MAX as usize {
         return;
     }
-    if first == b'#' {
+    // A header line, unless it is the `#` mark of a duration over 1 ms on a
+    // line without the CPU column (`# 1120.268 us |  f();`): no header line
+    // has a digit after `# `.
+    if first == b'#' && !(at(b, 1) == b' ' && at(b, 2).is_ascii_digit()) {
         l.kind = Kind::Header;
         return;
     }
@@ -1164,6 +1167,24 @@ pub(crate) mod tests {
 
     fn p(s: &str) -> Line<'_> {
         parse_line(s)
+    }
+
+    #[test]
+    fn a_mark_without_the_cpu_column_is_no_header() {
+        let l = p("# 1120.268 us |        do_iter_readv_writev();");
+        assert_eq!(l.kind, Kind::Leaf);
+        assert_eq!(l.mark, Some(Mark::Hash));
+        assert_eq!(l.duration_ns, Some(1_120_268));
+        assert_eq!(l.depth, Some(3));
+        assert_eq!(l.func_name(), Some("do_iter_readv_writev"));
+        for header in [
+            "#",
+            "# tracer: function_graph",
+            "# CPU  DURATION",
+            "#     |   |",
+        ] {
+            assert_eq!(p(header).kind, Kind::Header, "{header}");
+        }
     }
 
     #[test]

@@ -112,6 +112,9 @@ fn instances(tracefs: &Tracefs) -> impl Iterator<Item = String> {
 /// function_graph's own flags: an instance shows them, but on 6.12 they are
 /// one set for the whole kernel (setting one in an instance sets it at the
 /// top level too), so they are changed, and journaled, at the top level.
+/// On newer kernels (7.2) each instance has its own, copied from the top
+/// level's when it is made, so they are set in ftr's instance as well: on
+/// 6.12 that writes the same value again; on 7.2 only that one counts.
 fn shared_flag(knob: &str) -> bool {
     knob.strip_prefix("options/")
         .is_some_and(|o| o.starts_with("funcgraph-") || o == "sleep-time" || o == "graph-time")
@@ -143,9 +146,17 @@ impl Knobs<'_> {
     }
 
     pub fn set(&mut self, knob: &str, value: &str) -> Result<()> {
-        match self.in_instance(knob) {
-            true => self.session.set_instance(knob, value),
-            false => self.session.set_global(knob, value),
+        if self.in_instance(knob) {
+            return self.session.set_instance(knob, value);
+        }
+        self.session.set_global(knob, value)?;
+        match self.at {
+            Where::Instance(instance)
+                if shared_flag(knob) && self.tracefs().exists(&below(instance, knob)) =>
+            {
+                self.session.set_instance(knob, value)
+            }
+            _ => Ok(()),
         }
     }
 

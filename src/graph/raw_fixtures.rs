@@ -1,15 +1,17 @@
 //! The proof: every capture in tests/fixtures/graph-raw (made by
-//! tests/vm/make-raw-fixtures.sh on stock 6.1 and 6.12 kernels) is
+//! tests/vm/make-raw-fixtures.sh on stock 6.1, 6.12 and 7.2 kernels) is
 //! rendered from its raw pages and compared byte for byte with the `trace`
 //! text the kernel printed for the same buffer. Only the header (the
 //! leading lines starting with `#`) is left out: ftr prints no header.
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::kernel_text::KernelText;
 use super::parallel;
 use super::sources::{render_pages, Sources};
+use crate::btf::{Btf, KernelBtf};
 use crate::capture::{self, CaptureWriter};
 
 fn fixtures() -> Vec<PathBuf> {
@@ -87,7 +89,16 @@ fn sources(dir: &Path) -> Sources {
         tracer: tracer.to_string(),
         release: read(dir, "uname").trim().to_string(),
         clock: "local".to_string(),
+        btf: btf(dir),
     }
+}
+
+/// The capture's BTF (funcgraph-args captures keep the part of the
+/// kernel's BTF their functions need), parsed.
+fn btf(dir: &Path) -> Option<Arc<KernelBtf>> {
+    let bytes = fs::read(dir.join("btf")).ok()?;
+    let btf = Btf::parse(&bytes).unwrap_or_else(|e| panic!("{}/btf: {e}", dir.display()));
+    Some(Arc::new(KernelBtf::vmlinux_only(btf)))
 }
 
 fn raw_pages(dir: &Path, cpus: u32) -> Vec<Vec<u8>> {
@@ -150,17 +161,20 @@ fn render_via_trace_dat(dir: &Path) -> String {
     let bytes = fs::read(&path).expect("read the capture");
     let _ = fs::remove_file(&path);
     let capture = capture::read(&bytes).expect("a capture ftr reads");
-    let again = Sources::of_capture(&capture);
+    let mut again = Sources::of_capture(&capture);
+    // A capture keeps no BTF: report reads the running kernel's, which is
+    // the capture's kernel's when the release is the same.
+    again.btf = sources.btf.clone();
     rendered(&again, &capture.cpu_data)
 }
 
-/// The text after the header: the leading `#` lines. (Only the leading
-/// ones: without the CPU column a line can start with the `#` mark of a
-/// duration over 1 ms.)
+/// The text after the header: the leading lines the parser calls header
+/// lines (without the CPU column a line can start with the `#` mark of a
+/// duration over 1 ms: that one is not).
 fn without_header(trace: &str) -> String {
     trace
         .lines()
-        .skip_while(|l| l.starts_with('#'))
+        .skip_while(|l| super::parse::parse_line(l).kind == super::parse::Kind::Header)
         .flat_map(|l| [l, "\n"])
         .collect()
 }

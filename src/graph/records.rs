@@ -69,10 +69,12 @@ pub struct Exit {
 pub enum Body<'a> {
     Entry(Entry<'a>),
     Exit(Exit),
-    /// The function tracer's record.
+    /// The function tracer's record; with func-args (6.15+), the raw
+    /// argument words too, `MAX_ARGS` of them.
     Function {
         ip: u64,
         parent_ip: u64,
+        args: Option<&'a [u8]>,
     },
     /// A `trace_marker` write (or `trace_puts`): the text, up to its NUL.
     Print {
@@ -134,6 +136,8 @@ pub struct Layouts {
     retaddr_entry: Option<EntryLayout>,
     exit: Option<ExitLayout>,
     function: Option<PairLayout>,
+    /// Where a function record's `args[]` start, when its format has them.
+    function_args: Option<usize>,
     print: Option<PairLayout>,
     bprint: Option<(PairLayout, usize)>,
     /// Other events, sorted by id.
@@ -151,7 +155,10 @@ impl Layouts {
                 "funcgraph_entry" => entry_layout(&f).map(|e| l.entry = Some(e)),
                 "fgraph_retaddr_entry" => entry_layout(&f).map(|e| l.retaddr_entry = Some(e)),
                 "funcgraph_exit" => exit_layout(&f).map(|e| l.exit = Some(e)),
-                "function" => pair_layout(&f, "ip", "parent_ip").map(|p| l.function = Some(p)),
+                "function" => pair_layout(&f, "ip", "parent_ip").map(|p| {
+                    l.function_args = f.field("args").map(|a| a.offset);
+                    l.function = Some(p)
+                }),
                 "print" => pair_layout(&f, "ip", "buf").map(|p| l.print = Some(p)),
                 "bprint" => pair_layout(&f, "ip", "fmt")
                     .zip(f.field("buf").map(|b| b.offset))
@@ -205,6 +212,10 @@ impl Layouts {
             Body::Function {
                 ip: read_u64(data, &f.first)?,
                 parent_ip: read_u64(data, &f.second)?,
+                // As in the graph's entries: there if the record holds them.
+                args: self
+                    .function_args
+                    .and_then(|at| data.get(at..at + MAX_ARGS * 8)),
             }
         } else if id == self.print.as_ref().map(|p| p.id) {
             let p = self.print.as_ref()?;
@@ -268,11 +279,10 @@ fn decode_entry<'a>(l: &EntryLayout, data: &'a [u8]) -> Option<Entry<'a>> {
         Some(f) => Some(read_u64(data, f)?),
         None => None,
     };
-    // Args are there only if the record is long enough to hold all of them.
-    let args = l
-        .args
-        .and_then(|at| data.get(at..at + MAX_ARGS * 8))
-        .filter(|_| retaddr.is_none());
+    // Args are there only if the record is long enough to hold all of them
+    // (after the return address in a retaddr entry, as FGRAPH_ENTRY_ARGS
+    // finds them).
+    let args = l.args.and_then(|at| data.get(at..at + MAX_ARGS * 8));
     Some(Entry {
         func: read_u64(data, &l.func)?,
         depth: read_int(data, &l.depth)? as i32,

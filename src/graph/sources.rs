@@ -3,10 +3,20 @@
 //! the trace options, the tracer and the kernel release. Read once from the
 //! live tracefs, or from a capture file, which stores exactly this; and the
 //! loop that renders a capture's pages in the kernel's order.
+//!
+//! With funcgraph-args on, the kernel's BTF too (`/sys/kernel/btf/vmlinux`,
+//! parsed once): live, its absence is an error, since the text could not be
+//! the kernel's. A capture does not store BTF: `ftr report` reads the
+//! running kernel's only when the capture was made on the same release;
+//! otherwise the arguments print as `()` and [`Sources::args_unnamed`]
+//! says so, for a note beside the text.
+
+use std::sync::Arc;
 
 use super::kernel_text::{Cmdlines, Kernel, Options, RetvalStyle, Tracer};
 use super::records::Layouts;
 use super::stream::{Sink, Stream};
+use crate::btf::{Btf, FuncArgs, KernelBtf};
 use crate::capture::{Capture, Meta, System};
 use crate::error::{Error, Result};
 use crate::format::Format;
@@ -19,6 +29,8 @@ use crate::tracefs::Tracefs;
 const TRACER: &str = "tracer";
 const TRACE_OPTIONS: &str = "trace_options";
 const NR_CPU_IDS: &str = "nr_cpu_ids";
+/// Where the running kernel shows its BTF.
+const VMLINUX_BTF: &str = "/sys/kernel/btf/vmlinux";
 
 pub struct Sources {
     pub page_size: usize,
@@ -36,6 +48,65 @@ pub struct Sources {
     /// `uname -r`: it decides spellings such as the return value's.
     pub release: String,
     pub clock: String,
+    /// The kernel's BTF, read when funcgraph-args is on (see the top).
+    pub btf: Option<Arc<KernelBtf>>,
+}
+
+/// Whether `trace_options` (one option a line) has funcgraph-args, or the
+/// function tracer's func-args, on: then the records carry arguments.
+fn args_on(trace_options: &str) -> bool {
+    let on = |name: &str| {
+        trace_options
+            .lines()
+            .rev()
+            .find_map(|l| match l.trim().strip_prefix("no") {
+                Some(n) if n == name => Some(false),
+                _ if l.trim() == name => Some(true),
+                _ => None,
+            })
+            .unwrap_or(false)
+    };
+    on("funcgraph-args") || on("func-args")
+}
+
+/// The running kernel's BTF, vmlinux's and its modules' (in name order),
+/// parsed; the error names the file and the fix.
+fn running_btf() -> Result<KernelBtf> {
+    let bytes = std::fs::read(VMLINUX_BTF).map_err(|e| {
+        Error::setup(format!(
+            "funcgraph-args: cannot read {VMLINUX_BTF} ({e}), which ftr needs to name the arguments as the kernel does: use a kernel built with CONFIG_DEBUG_INFO_BTF_SYSFS, or leave out --graph-opts args"
+        ))
+    })?;
+    let bad = |path: &std::path::Path, e: String| {
+        Error::setup(format!(
+            "funcgraph-args: {}: {e}; leave out --graph-opts args",
+            path.display()
+        ))
+    };
+    let vmlinux = Arc::new(Btf::parse(&bytes).map_err(|e| bad(VMLINUX_BTF.as_ref(), e))?);
+    let dir = std::path::Path::new(VMLINUX_BTF)
+        .parent()
+        .unwrap_or(std::path::Path::new("/"));
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    paths.retain(|p| p.file_name().is_some_and(|n| n != "vmlinux"));
+    paths.sort();
+    let mut modules = Vec::new();
+    for path in paths {
+        // A module unloaded since the listing is simply not there.
+        let Ok(bytes) = std::fs::read(&path) else {
+            continue;
+        };
+        modules.push(Btf::parse_split(&bytes, Some(vmlinux.clone())).map_err(|e| bad(&path, e))?);
+    }
+    Ok(KernelBtf { vmlinux, modules })
+}
+
+fn release_now() -> String {
+    nix::sys::utsname::uname()
+        .map(|u| u.release().to_string_lossy().into_owned())
+        .unwrap_or_default()
 }
 
 impl Sources {
@@ -67,6 +138,11 @@ impl Sources {
         let possible =
             std::fs::read_to_string("/sys/devices/system/cpu/possible").unwrap_or_default();
         let clock = fs.read(&below(dir, "trace_clock")).unwrap_or_default();
+        let trace_options = fs.read(&below(dir, "trace_options"))?;
+        let btf = match args_on(&trace_options) {
+            true => Some(Arc::new(running_btf()?)),
+            false => None,
+        };
         Ok(Sources {
             page_size,
             header_page: fs.read("events/header_page")?,
@@ -81,15 +157,14 @@ impl Sources {
                 .next()
                 .and_then(|n| n.parse::<u32>().ok())
                 .map_or(1, |n| n + 1),
-            trace_options: fs.read(&below(dir, "trace_options"))?,
+            trace_options,
             tracer: tracer.to_string(),
-            release: nix::sys::utsname::uname()
-                .map(|u| u.release().to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            release: release_now(),
             clock: clock
                 .split_once('[')
                 .and_then(|(_, r)| r.split_once(']'))
                 .map_or(String::new(), |(c, _)| c.to_string()),
+            btf,
         })
     }
 
@@ -111,6 +186,13 @@ impl Sources {
                     .map(|f| (system.name.clone(), f.clone())),
             );
         }
+        let trace_options = ftr(TRACE_OPTIONS).unwrap_or_default().replace(',', "\n");
+        let release = m.uname.split(' ').nth(2).unwrap_or_default().to_string();
+        // The running kernel's BTF is the capture's only on the same release.
+        let btf = (args_on(&trace_options) && !release.is_empty() && release == release_now())
+            .then(running_btf)
+            .and_then(Result::ok)
+            .map(Arc::new);
         Sources {
             page_size: m.page_size as usize,
             header_page: m.header_page.clone(),
@@ -122,11 +204,23 @@ impl Sources {
             nr_cpu_ids: ftr(NR_CPU_IDS)
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(capture.cpu_data.len() as u32),
-            trace_options: ftr(TRACE_OPTIONS).unwrap_or_default().replace(',', "\n"),
+            trace_options,
             tracer: ftr(TRACER).unwrap_or_else(|| "function_graph".to_string()),
-            release: m.uname.split(' ').nth(2).unwrap_or_default().to_string(),
+            release,
             clock: m.clock.clone(),
+            btf,
         }
+    }
+
+    /// Why the arguments print as `()` where the kernel named them: the
+    /// records carry them (funcgraph-args was on) but no BTF was found.
+    pub fn args_unnamed(&self) -> Option<String> {
+        (args_on(&self.trace_options) && self.btf.is_none()).then(|| {
+            format!(
+                "function arguments were recorded, but ftr has no BTF of Linux {} ({VMLINUX_BTF} is that of the running kernel only when it is the same release): function arguments print as `()`",
+                self.release
+            )
+        })
     }
 
     /// What the printer needs, parsed.
@@ -153,6 +247,7 @@ impl Sources {
                 _ => Tracer::FunctionGraph,
             },
             retval_style: RetvalStyle::for_release(&self.release),
+            args: self.btf.clone().map(FuncArgs::new),
         })
     }
 
@@ -257,4 +352,21 @@ pub fn render_pages<S: Sink>(
     stream.finish(out);
     flush(out);
     stream.into_sink()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::args_on;
+
+    /// The records carry arguments when the graph's or the function
+    /// tracer's option is on; a later line wins, as in `-O`.
+    #[test]
+    fn arguments_are_on_by_either_option() {
+        assert!(args_on("print-parent\nfuncgraph-args\nfuncgraph-cpu"));
+        assert!(args_on("func-args"));
+        assert!(!args_on("nofuncgraph-args\nnofunc-args"));
+        assert!(!args_on("funcgraph-args\nnofuncgraph-args"));
+        assert!(args_on("nofuncgraph-args\nfuncgraph-args"));
+        assert!(!args_on("funcgraph-argsx\nfuncgraph-cpu"));
+    }
 }

@@ -5,11 +5,15 @@
 # (per_cpu/cpuN/trace_pipe_raw, which does) -- plus everything a decoder
 # needs to turn the pages into that text: the events' format files, the page
 # header layout, saved_cmdlines, the options, the CPU count and kallsyms.
+# On kernels with funcgraph-args (7.2: options/funcgraph-args) the same
+# option sets are captured again with it on, and the kernel's BTF
+# (/sys/kernel/btf/vmlinux) is saved once for the host to trim.
 # Knobs are set by plain echo (no ftr).  Each capture goes to /tmp/out/NAME
 # first (so 9p traffic stays out of the traces) and is copied to $OUT
 # (default /mnt, the FTR_VM_SHARE folder) at the end.
 T=/sys/kernel/tracing
 OUT=${OUT:-/mnt}
+ARGS=
 V=$(uname -r | sed 's/^\([0-9]*\.[0-9]*\).*/\1/')
 D=/tmp/out
 mkdir -p $D
@@ -22,7 +26,7 @@ sched/sched_process_exit sched/sched_process_wait sched/sched_process_free sched
 # The sched events of the "events" capture.
 SCHED_EVENTS="sched_switch sched_wakeup sched_wakeup_new sched_process_fork sched_process_exit sched_process_wait sched_process_free"
 OPTIONS="funcgraph-proc funcgraph-abstime funcgraph-tail funcgraph-cpu funcgraph-duration
-funcgraph-overhead funcgraph-irqs funcgraph-overrun latency-format context-info"
+funcgraph-overhead funcgraph-irqs funcgraph-overrun latency-format context-info funcgraph-args"
 
 # w VALUE FILE: write to tracefs and log it in the capture's `cmd` file.
 w() {
@@ -82,10 +86,12 @@ save() {
 }
 
 # Graph knobs as fixtures.sh sets them: pwritev2 only, depth 4.
+# With ARGS set, funcgraph-args on too.
 graph_base() {
   w __x64_sys_pwritev2 set_graph_function
   w 4 max_graph_depth
   w 0 tracing_thresh
+  [ -z "$ARGS" ] || w 1 options/funcgraph-args
 }
 
 # pw NAME VALUE OPTION...: pwv2 3 with each OPTION set to VALUE, then back.
@@ -121,6 +127,24 @@ pw nocpu 0 funcgraph-cpu
 pw noduration 0 funcgraph-duration
 pw nooverhead 0 funcgraph-overhead
 pw nocontextinfo 0 context-info
+
+# funcgraph-args (6.15+ with BTF): the same sets with the arguments
+if [ -e options/funcgraph-args ]; then
+  echo "options: $(ls options | tr '\n' ' ')"
+  ARGS=1
+  pw args 1
+  pw args-all 1 funcgraph-proc funcgraph-abstime funcgraph-tail latency-format
+  pw args-nocpu-noduration 0 funcgraph-cpu funcgraph-duration
+  pw args-nocontextinfo 0 context-info
+  # unfiltered: many more functions, so more kinds of parameters
+  begin args-unfiltered-1cpu-depth2; graph_base
+  w '' set_graph_function; w 2 max_graph_depth
+  start
+  taskset 1 forker 1; note "taskset 1 forker 1"
+  save
+  ARGS=
+  w 0 options/funcgraph-args
+fi
 
 # forker: two pids, context switches on the CPUs
 begin proc-forker; graph_base; w 1 options/funcgraph-proc; start
@@ -176,7 +200,22 @@ start
 pwv2 2; note "pwv2 2"
 save
 echo nop > current_tracer; echo > set_ftrace_filter
+# ... with its arguments (func-args, 6.15+; the option shows with the tracer)
+begin function-args-vfs_writev
+w vfs_writev set_ftrace_filter
+w function current_tracer
+if [ -e options/func-args ]; then
+  w 1 options/func-args
+  start
+  pwv2 2; note "pwv2 2"
+  save
+  w 0 options/func-args
+else
+  rm -rf $C
+fi
+echo nop > current_tracer; echo > set_ftrace_filter
 
 cat /proc/kallsyms > $D/kallsyms
+[ -e /sys/kernel/btf/vmlinux ] && cp /sys/kernel/btf/vmlinux $D/btf
 cp -r $D/* $OUT/ || exit 1
 echo "raw captures done"
