@@ -16,9 +16,18 @@
 //!   needed (a stop threshold's analysis, `--comm`, osnoise's `--hist`):
 //!   each is written on the measured CPU, in the middle of what it measures.
 //! - The buffers are never polled: a poll arms the ring buffer's wake-up, so
-//!   the next record on the measured CPU queues an irq_work there (an
-//!   interrupt, and on PREEMPT_RT a thread) to wake ftr. ftr reads on a
-//!   timer instead, from a CPU it does not measure where there is one.
+//!   the record that satisfies it (any record before Linux 6.1; since,
+//!   the one that fills `buffer_percent` of the buffer) queues an irq_work
+//!   on the measured CPU (an interrupt, and on PREEMPT_RT a thread) to wake
+//!   ftr. ftr reads on a timer instead, from a CPU it does not measure
+//!   where there is one.
+//! - A round opens no file: each open file is freed through RCU when
+//!   closed, and grace periods reach every CPU (the RCU threads, resched
+//!   IPIs). `tracing_on` stays open and is read at offset 0; events are
+//!   taken as read, without the buffer clock's watermark (it lives in a
+//!   `stats` file): each CPU's events stay in order, which is all the
+//!   per-CPU tables need, and live lines of different CPUs may come a round
+//!   apart.
 
 mod summary;
 
@@ -107,9 +116,9 @@ struct Noisy {
     summary: Summary,
     timerlat: Timerlat,
     reader: Option<RawReader>,
-    /// `instances/ftr-PID/tracing_on`, read each round: the kernel turns
+    /// `instances/ftr-PID/tracing_on`, open, read each round: the kernel turns
     /// it off when a threshold is crossed.
-    tracing_on: Option<std::path::PathBuf>,
+    tracing_on: Option<std::fs::File>,
     stopped: bool,
     lost: u64,
     out: Vec<u8>,
@@ -503,7 +512,9 @@ impl Mode for Noisy {
         }
         session.set_instance("current_tracer", self.tracer.name())?;
         self.reader = Some(RawReader::open(session.tracefs(), &inst)?);
-        self.tracing_on = Some(session.tracefs().path(&format!("{inst}/tracing_on")));
+        let path = session.tracefs().path(&format!("{inst}/tracing_on"));
+        let file = std::fs::File::open(&path).map_err(|e| Error::io("open", &path, &e))?;
+        self.tracing_on = Some(file);
         // No descriptors to poll: read on the tick (see the module's doc).
         Ok(Armed {
             buffer: Buffer::Instance,
@@ -521,16 +532,16 @@ impl Mode for Noisy {
     fn round(&mut self, out: &mut Vec<u8>) -> Flow {
         let mut reader = self.reader.take();
         if let Some(r) = reader.as_mut() {
-            let now = r.now();
-            r.drain(Some(now), |item, data| self.handle(item, data));
+            r.drain(None, |item, data| self.handle(item, data));
         }
         self.reader = reader;
         std::mem::swap(out, &mut self.out);
         // A threshold crossed: the kernel turned tracing off under ftr.
-        let off = self
-            .tracing_on
-            .as_ref()
-            .is_some_and(|path| std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "0"));
+        let off = self.tracing_on.as_ref().is_some_and(|file| {
+            let mut byte = [0u8; 1];
+            std::os::unix::fs::FileExt::read_at(file, &mut byte, 0).is_ok_and(|n| n == 1)
+                && byte[0] == b'0'
+        });
         if off {
             self.stopped = true;
             return Flow::Stop;
@@ -539,6 +550,7 @@ impl Mode for Noisy {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String> {
+        self.tracing_on = None;
         let mut kernel_lost = 0;
         if let Some(mut reader) = self.reader.take() {
             reader.drain_all(|item, data| self.handle(item, data));
