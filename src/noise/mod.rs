@@ -16,8 +16,9 @@
 //!   needed (a stop threshold's analysis, `--comm`, osnoise's `--hist`):
 //!   each is written on the measured CPU, in the middle of what it measures.
 //! - The buffers are never polled: a poll arms the ring buffer's wake-up, so
-//!   the record that satisfies it (any record before Linux 6.1; since,
-//!   the one that fills `buffer_percent` of the buffer) queues an irq_work
+//!   the record that satisfies it (any record on older kernels; where a
+//!   poll honours `buffer_percent`, as on 6.1, the one that fills that
+//!   much of the buffer) queues an irq_work
 //!   on the measured CPU (an interrupt, and on PREEMPT_RT a thread) to wake
 //!   ftr. ftr reads on a timer instead, from a CPU it does not measure
 //!   where there is one.
