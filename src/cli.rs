@@ -102,6 +102,9 @@ pub struct NoiseArgs {
     pub threshold_us: Option<u64>,
     pub comm: Option<String>,
     pub hist: bool,
+    /// `--live`: record every noise event and show it as it comes. Off,
+    /// only the kernel's own summaries are recorded, as rtla's top does.
+    pub live: bool,
 }
 
 /// `ftr latency`'s display options (perf ftrace latency's spelling).
@@ -215,6 +218,9 @@ Noise (ftr osnoise, ftr timerlat; Linux 5.14+ with CONFIG_OSNOISE_TRACER):
       --thread-stop-us US timerlat: stop when the timer thread's latency reaches US
   -d, --duration TIME     stop after TIME (30, 30s, 5m, 1h, 1d)
       --hist              add the distribution of noise durations (latencies)
+      --live              record every noise event, show each as it comes and
+                          add the table of sources (costs the CPU measured
+                          some noise: see man ftr); default: the summary only
 
 Graph mode (the default mode):
   -G, --graph-funcs FUNC  graph the calls under FUNC (repeatable, globs)
@@ -412,6 +418,7 @@ fn parse_noise(args: Vec<OsString>, tracer: crate::noise::Tracer) -> Result<Comm
         threshold_us: None,
         comm: None,
         hist: false,
+        live: false,
     };
     let us = |parser: &mut lexopt::Parser, flag: &str| -> Result<Option<u64>> {
         let v = string(parser, flag)?;
@@ -456,6 +463,7 @@ fn parse_noise(args: Vec<OsString>, tracer: crate::noise::Tracer) -> Result<Comm
                 target.timeout = Some(rtla_duration(&string(&mut parser, "-d")?)?)
             }
             ("hist", _) => n.hist = true,
+            ("live", _) => n.live = true,
             ("h" | "help", _) => return Ok(Command::Help),
             _ => return Err(unknown(&key)),
         }

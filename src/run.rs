@@ -40,13 +40,21 @@ pub trait Mode {
     /// mode holds (its instance is removed next), and render the rest and
     /// any summary into `out`. Returns the closing lines, for stderr.
     fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String>;
+    /// How often `round` runs when nothing wakes the loop sooner. A mode
+    /// that gives no data descriptors (see [`Armed::data`]) reads on it.
+    fn tick(&self) -> Duration {
+        TICK
+    }
 }
 
 /// What arming set up.
 pub struct Armed {
     /// Where the mode records: `run` turns recording on and off there.
     pub buffer: Buffer,
-    /// Readable when data has arrived.
+    /// Readable when data has arrived; polled. May be empty: polling a
+    /// ring buffer makes the kernel wake the reader from the CPU that
+    /// wrote (an irq_work there), which a mode measuring that CPU must not
+    /// cause; such a mode reads on its [`Mode::tick`].
     pub data: Vec<RawFd>,
 }
 
@@ -124,6 +132,7 @@ pub fn run<M: Mode>(
         signals: &mut signals,
         exits: &exits,
         timeout: target.timeout,
+        tick: mode.tick(),
         workload: workload.as_ref(),
     }
     .run(&armed.data, |output| {
@@ -266,6 +275,7 @@ struct Loop<'a> {
     pub signals: &'a mut Signals,
     pub exits: &'a [Exit],
     pub timeout: Option<Duration>,
+    pub tick: Duration,
     pub workload: Option<&'a Workload>,
 }
 
@@ -277,8 +287,8 @@ impl Loop<'_> {
         let deadline = self.timeout.map(|t| Instant::now() + t);
         let mut exited = vec![false; self.exits.len()];
         loop {
-            let wait = deadline.map_or(TICK, |d| {
-                d.saturating_duration_since(Instant::now()).min(TICK)
+            let wait = deadline.map_or(self.tick, |d| {
+                d.saturating_duration_since(Instant::now()).min(self.tick)
             });
             // SAFETY: every descriptor borrowed here outlives the poll call.
             let borrow = |fd: RawFd| unsafe { BorrowedFd::borrow_raw(fd) };

@@ -1,12 +1,34 @@
 //! `ftr osnoise` and `ftr timerlat`: the kernel's noise and timer-latency
 //! tracers in ftr's own instance, with their global `osnoise/` knobs set
-//! through the session (journaled, put back exactly), the noise shown live,
-//! and rtla-style summaries at the end.
+//! through the session (journaled, put back exactly), and rtla-style
+//! summaries at the end; with `--live`, every noise event too, shown as it
+//! comes.
 //!
 //! The tracers occupy the CPUs they measure with one kernel thread each, at
 //! normal priority: other tasks preempt it, which is the noise measured.
 //! Their stop thresholds turn tracing off in every osnoise instance, so ftr
 //! refuses to run beside another user of these tracers.
+//!
+//! What ftr does must not be noise on the CPUs it measures:
+//! - By default only the tracers' own records are written (osnoise's
+//!   per-period summary, timerlat's latencies), as `rtla ... top` does. The
+//!   `osnoise:*` noise events are enabled only when asked for (`--live`) or
+//!   needed (a stop threshold's analysis, `--comm`, osnoise's `--hist`):
+//!   each is written on the measured CPU, in the middle of what it measures.
+//! - The buffers are never polled: a poll arms the ring buffer's wake-up, so
+//!   the record that satisfies it (any record on older kernels; where a
+//!   poll honours `buffer_percent`, as on 6.1, the one that fills that
+//!   much of the buffer) queues an irq_work
+//!   on the measured CPU (an interrupt, and on PREEMPT_RT a thread) to wake
+//!   ftr. ftr reads on a timer instead, from a CPU it does not measure
+//!   where there is one.
+//! - A round opens no file: each open file is freed through RCU when
+//!   closed, and grace periods reach every CPU (the RCU threads, resched
+//!   IPIs). `tracing_on` stays open and is read at offset 0; events are
+//!   taken as read, without the buffer clock's watermark (it lives in a
+//!   `stats` file): each CPU's events stay in order, which is all the
+//!   per-CPU tables need, and live lines of different CPUs may come a round
+//!   apart.
 
 mod summary;
 
@@ -38,9 +60,15 @@ impl Tracer {
 }
 
 /// Measured by default: 900 ms of each second, leaving every CPU a tenth
-/// of its time beyond what preempts the measuring thread.
+/// of its time beyond what preempts the measuring thread (the kernel's and
+/// rtla's runtime is the whole period).
 pub const DEFAULT_PERIOD_US: u64 = 1_000_000;
 pub const DEFAULT_RUNTIME_US: u64 = 900_000;
+
+/// How often the buffers are read: with live lines, soon enough to look
+/// live; without, as often as rtla's top reads (once a second).
+const LIVE_TICK: std::time::Duration = std::time::Duration::from_millis(100);
+const SUMMARY_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 pub fn run(args: NoiseArgs) -> Result<i32> {
     run::run(&args.target, &args.output, None, |fs| {
@@ -72,6 +100,11 @@ struct Noisy {
     stop_irq: bool,
     stop_thread: bool,
     comm: Option<String>,
+    /// Record the noise events (`osnoise:*`): for the live lines, the
+    /// table of sources, a stop's analysis.
+    events: bool,
+    /// Show each noise event as it comes (`--live`).
+    live: bool,
     /// Noise shown live from this long on (the threshold; every event
     /// counts in the tables).
     live_ns: u64,
@@ -84,9 +117,9 @@ struct Noisy {
     summary: Summary,
     timerlat: Timerlat,
     reader: Option<RawReader>,
-    /// `instances/ftr-PID/tracing_on`, read each round: the kernel turns
+    /// `instances/ftr-PID/tracing_on`, open, read each round: the kernel turns
     /// it off when a threshold is crossed.
-    tracing_on: Option<std::path::PathBuf>,
+    tracing_on: Option<std::fs::File>,
     stopped: bool,
     lost: u64,
     out: Vec<u8>,
@@ -162,9 +195,12 @@ impl Noisy {
             "osnoise/stop_tracing_total_us",
             args.stop_total_us.unwrap_or(0).to_string(),
         ));
+        let events = records_events(args);
         Ok(Noisy {
             tracer,
             knobs,
+            events,
+            live: args.live,
             stop_us: args.stop_us.or(args.stop_total_us),
             stop_irq: args.stop_us.is_some(),
             stop_thread: args.stop_total_us.is_some(),
@@ -209,9 +245,7 @@ impl Noisy {
                 start,
                 duration,
             };
-            // timerlat shows its latencies, the noise only as the cause of
-            // a stop.
-            if self.tracer == Tracer::Osnoise
+            if self.live
                 && n.duration >= self.live_ns
                 && summary::shown(kind, &n.name, self.comm.as_deref())
             {
@@ -252,6 +286,17 @@ impl Noisy {
             self.timerlat.add(e.cpu, int(context) != 0, int(latency));
         }
     }
+}
+
+/// Whether the noise events are recorded: for the live lines, and for
+/// what needs them (a stop's analysis, `--comm`, osnoise's histograms).
+/// Else only the tracers' own records are written, as rtla's top does.
+fn records_events(args: &NoiseArgs) -> bool {
+    args.live
+        || args.stop_us.is_some()
+        || args.stop_total_us.is_some()
+        || args.comm.is_some()
+        || (args.hist && args.tracer == Tracer::Osnoise)
 }
 
 /// A noise event's kind, source name, start and duration, if `data` (a
@@ -463,31 +508,41 @@ impl Mode for Noisy {
         for (rel, value) in &self.knobs {
             session.set_global(rel, value)?;
         }
-        session.set_instance("set_event", "osnoise:*")?;
+        if self.events {
+            session.set_instance("set_event", "osnoise:*")?;
+        }
         session.set_instance("current_tracer", self.tracer.name())?;
-        let reader = RawReader::open(session.tracefs(), &inst)?;
-        let data = reader.fds().collect();
-        self.reader = Some(reader);
-        self.tracing_on = Some(session.tracefs().path(&format!("{inst}/tracing_on")));
+        self.reader = Some(RawReader::open(session.tracefs(), &inst)?);
+        let path = session.tracefs().path(&format!("{inst}/tracing_on"));
+        let file = std::fs::File::open(&path).map_err(|e| Error::io("open", &path, &e))?;
+        self.tracing_on = Some(file);
+        // No descriptors to poll: read on the tick (see the module's doc).
         Ok(Armed {
             buffer: Buffer::Instance,
-            data,
+            data: Vec::new(),
         })
+    }
+
+    fn tick(&self) -> std::time::Duration {
+        match self.live {
+            true => LIVE_TICK,
+            false => SUMMARY_TICK,
+        }
     }
 
     fn round(&mut self, out: &mut Vec<u8>) -> Flow {
         let mut reader = self.reader.take();
         if let Some(r) = reader.as_mut() {
-            let now = r.now();
-            r.drain(Some(now), |item, data| self.handle(item, data));
+            r.drain(None, |item, data| self.handle(item, data));
         }
         self.reader = reader;
         std::mem::swap(out, &mut self.out);
         // A threshold crossed: the kernel turned tracing off under ftr.
-        let off = self
-            .tracing_on
-            .as_ref()
-            .is_some_and(|path| std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "0"));
+        let off = self.tracing_on.as_ref().is_some_and(|file| {
+            let mut byte = [0u8; 1];
+            std::os::unix::fs::FileExt::read_at(file, &mut byte, 0).is_ok_and(|n| n == 1)
+                && byte[0] == b'0'
+        });
         if off {
             self.stopped = true;
             return Flow::Stop;
@@ -496,6 +551,7 @@ impl Mode for Noisy {
     }
 
     fn finish(&mut self, out: &mut Vec<u8>) -> Vec<String> {
+        self.tracing_on = None;
         let mut kernel_lost = 0;
         if let Some(mut reader) = self.reader.take() {
             reader.drain_all(|item, data| self.handle(item, data));
@@ -507,8 +563,10 @@ impl Mode for Noisy {
         match self.tracer {
             Tracer::Osnoise => {
                 self.summary.cpu_table(out, theme);
-                out.push(b'\n');
-                self.summary.source_table(out, theme, self.comm.as_deref());
+                if self.events {
+                    out.push(b'\n');
+                    self.summary.source_table(out, theme, self.comm.as_deref());
+                }
                 if self.hist {
                     out.push(b'\n');
                     self.summary.hists(out, theme);
@@ -554,13 +612,15 @@ impl Mode for Noisy {
                 }
             }
         }
-        let mut closing = vec![format!(
-            "{} noise events, {} events lost",
-            self.summary.events(),
-            self.lost.max(kernel_lost)
-        )];
+        let lost = self.lost.max(kernel_lost);
+        let mut closing = vec![match self.events {
+            true => format!("{} noise events, {lost} events lost", self.summary.events()),
+            false => format!(
+                "the summary only ({lost} events lost): --live records and shows every noise event, at a cost to the CPUs measured"
+            ),
+        }];
         let unfinished = self.summary.unfinished();
-        if unfinished > 0 && self.tracer == Tracer::Osnoise {
+        if unfinished > 0 && self.live && self.tracer == Tracer::Osnoise {
             closing.push(format!(
                 "{unfinished} noise events of the last, unfinished periods are shown but not in the tables"
             ));
@@ -591,6 +651,34 @@ mod tests {
 \tfield:u64 duration;\toffset:24;\tsize:8;\tsigned:0;\n\
 \tfield:int vector;\toffset:32;\tsize:4;\tsigned:1;\n\n\
 print fmt: \"%8s:%d start %llu.%09u duration %llu ns\", REC->vector\n";
+
+    fn args(words: &[&str]) -> NoiseArgs {
+        let argv = words.iter().map(std::ffi::OsString::from).collect();
+        match crate::cli::parse(argv) {
+            Ok(crate::cli::Command::Noise(n)) => n,
+            other => panic!("{words:?}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn noise_events_only_when_asked_or_needed() {
+        for (words, want) in [
+            (&["osnoise"][..], false),
+            (&["timerlat"], false),
+            (&["timerlat", "--hist"], false),
+            (&["osnoise", "--cpus", "1", "-d", "6"], false),
+            (&["osnoise", "--live"], true),
+            (&["timerlat", "--live"], true),
+            (&["osnoise", "--hist"], true),
+            (&["osnoise", "--comm", "spin"], true),
+            (&["osnoise", "--stop-us", "10"], true),
+            (&["osnoise", "--stop-total-us", "10"], true),
+            (&["timerlat", "--irq-stop-us", "10"], true),
+            (&["timerlat", "--thread-stop-us", "10"], true),
+        ] {
+            assert_eq!(records_events(&args(words)), want, "{words:?}");
+        }
+    }
 
     #[test]
     fn softirqs_are_named_as_the_kernel_prints_them() {

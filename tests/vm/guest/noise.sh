@@ -31,11 +31,16 @@ snap > /tmp/before
 
 # Output goes to files, read after: the serial console's interrupts would be
 # noise on the CPU measured, and its lines more noise.
-# A CPU-bound thread pinned to CPU 1 while osnoise measures CPU 1.
+# A CPU-bound thread pinned to CPU 1 while osnoise measures CPU 1: the
+# summary only (the default), then with every noise event (--live).
 ftr osnoise --cpus 1 --period 200000 --runtime 180000 -o /tmp/spin.out -- spin 3 1 2> /tmp/spin.err
 rc=$?
 echo "==== BEGIN spin"; cat /tmp/spin.out /tmp/spin.err; echo "==== END spin rc=$rc"
 check spin
+ftr osnoise --cpus 1 --period 200000 --runtime 180000 --live -o /tmp/spin.out -- spin 3 1 2> /tmp/spin.err
+rc=$?
+echo "==== BEGIN spin-live"; cat /tmp/spin.out /tmp/spin.err; echo "==== END spin-live rc=$rc"
+check spin-live
 # A stop threshold below that noise: the kernel stops tracing early. The
 # thread runs SCHED_FIFO in bursts of 60 ms, longer than anything else takes
 # CPU 1 for under TCG (its vCPU can stall for some ms: hardware noise).
@@ -63,6 +68,8 @@ echo "==== BEGIN int"
 ftr osnoise --cpus 1 -o /tmp/int.out 2> /tmp/int.err &
 fpid=$!
 running
+# The default records the tracer's summaries only: no event enabled.
+echo "set_event: [$(cat $T/instances/ftr-*/set_event | tr '\n' ' ')]"
 kill -INT $fpid
 wait $fpid
 echo "rc=$?"
