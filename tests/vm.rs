@@ -103,12 +103,6 @@ struct Run {
     text: String,
 }
 
-thread_local! {
-    /// The PREEMPT_RT kernel `check_noise()` boots when it asks for 6.1-rt:
-    /// each test runs in its own thread, and the 7.2-rt test points it there.
-    static RT_KERNEL: std::cell::Cell<&'static str> = const { std::cell::Cell::new("6.1-rt") };
-}
-
 /// The guest scripts one boot of `ver` runs, in order, after lib.sh's
 /// helpers: graph.sh's, then strings.sh's (which compares with graph.sh's
 /// snapshot); restore.sh's (twenty kill -9s, each with a tracer switch or
@@ -126,10 +120,6 @@ fn parts(ver: &str) -> &'static [&'static str] {
 }
 
 fn boot(ver: &str) -> Run {
-    let ver = match ver {
-        "6.1-rt" => RT_KERNEL.with(|k| k.get()),
-        _ => ver,
-    };
     boot_with(ver, parts(ver))
 }
 
@@ -1256,10 +1246,7 @@ fn graph_mode_on_debian_7_2() {
 #[ignore = "boots Debian unstable's 7.2-rt under qemu, as root (run: cargo test --release --features test-hooks -- --include-ignored)"]
 fn osnoise_and_timerlat_on_debian_7_2_rt() {
     require_root();
-    // check_noise() asks for 6.1-rt, and names it so in its messages (the
-    // guest output above them says `booting Debian 7.2-rt`).
-    RT_KERNEL.with(|k| k.set("7.2-rt"));
-    check_noise();
+    check_noise("7.2-rt");
 }
 
 /// The body of each entry and leaf line of a graph under `__x64_sys_pwritev2`
