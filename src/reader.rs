@@ -98,8 +98,10 @@ pub struct RawReader {
     per_cpu: std::path::PathBuf,
     /// The events of the page being decoded (kept for its memory).
     page_events: Vec<Event>,
-    /// A per-CPU `stats` file: its `now ts` is the buffer's clock, now.
-    stats: std::path::PathBuf,
+    /// A per-CPU `stats` file, open for the whole run: its `now ts` is the
+    /// buffer's clock, now. (Opening it each round would cost an RCU grace
+    /// period per round on every CPU, the measured one included.)
+    stats: Option<File>,
     page_size: usize,
     /// Pages read this round; events point into it.
     buf: Vec<u8>,
@@ -136,8 +138,9 @@ impl RawReader {
         cpus.sort_by_key(|c| c.cpu);
         let page_size = page_size(tracefs, rel);
         let first = cpus.first().map_or(0, |c| c.cpu);
+        let stats = File::open(per_cpu.join(format!("cpu{first}/stats"))).ok();
         Ok(RawReader {
-            stats: per_cpu.join(format!("cpu{first}/stats")),
+            stats,
             per_cpu,
             page_events: Vec::new(),
             cpus,
@@ -153,9 +156,16 @@ impl RawReader {
     /// ftr leaves the instance's trace_clock alone: changing it resets the
     /// buffer and costs an RCU grace period (~25 ms).
     pub fn now(&self) -> u64 {
-        std::fs::read_to_string(&self.stats)
+        use std::os::unix::fs::FileExt;
+        // Read afresh from the start: the kernel formats it at each read.
+        let mut buf = [0u8; 1024];
+        let n = match &self.stats {
+            Some(f) => f.read_at(&mut buf, 0).unwrap_or(0),
+            None => 0,
+        };
+        std::str::from_utf8(&buf[..n])
             .ok()
-            .and_then(|s| parse_now(&s))
+            .and_then(parse_now)
             .unwrap_or(u64::MAX)
     }
 
