@@ -20,6 +20,14 @@ echo "options: $(ls $T/options | tr '\n' ' ')"
 [ -e $T/options/funcgraph-args ] || { echo "no options/funcgraph-args on this kernel"; exit 1; }
 [ -e /sys/kernel/btf/vmlinux ] || { echo "no /sys/kernel/btf/vmlinux on this kernel"; exit 1; }
 
+# The scenarios before this one in the boot seed non-default values (a pid
+# filter among them, which would keep pwv2 out of the kernel's text): back
+# to the defaults first.
+echo > $T/set_ftrace_pid
+echo > $T/set_ftrace_notrace
+echo 0 > $T/options/funcgraph-tail
+echo 0 > $T/max_graph_depth
+
 # The kernel's text: pwritev2 to depth 3 with the arguments.
 kernel_text() {
   echo __x64_sys_pwritev2 > $T/set_graph_function
