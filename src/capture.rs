@@ -815,6 +815,35 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
         }
     }
 
+    /// trace-cmd mounts tracefs when it finds none, even to read a file:
+    /// whatever it mounted is unmounted again when this is dropped.
+    struct Unmounted(Vec<String>);
+
+    impl Unmounted {
+        fn now() -> Unmounted {
+            Unmounted(tracefs_mounts())
+        }
+    }
+
+    impl Drop for Unmounted {
+        fn drop(&mut self) {
+            for point in tracefs_mounts() {
+                if !self.0.contains(&point) {
+                    let _ = Command::new("umount").arg(&point).status();
+                }
+            }
+        }
+    }
+
+    fn tracefs_mounts() -> Vec<String> {
+        fs::read_to_string("/proc/mounts")
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.split(' ').nth(2) == Some("tracefs"))
+            .filter_map(|l| l.split(' ').nth(1).map(String::from))
+            .collect()
+    }
+
     fn trace_cmd(args: &[&str]) -> String {
         // Installed when missing (as root), as the integration tests' tools are.
         let need = Command::new("bash")
@@ -842,6 +871,7 @@ REC->args[1], REC->args[2], REC->args[3], REC->args[4], REC->args[5]\n",
     #[test]
     #[ignore = "runs trace-cmd, which it installs with apt-get as root when missing: cargo test --release --features test-hooks -- --include-ignored"]
     fn trace_cmd_reads_our_file_and_we_read_its() {
+        let _mounts = Unmounted::now();
         let c = fixture();
         let dir = temp_dir("trace-cmd");
         let ours = dir.join("ftr.dat");
