@@ -1,11 +1,12 @@
-//! The tracing session: the one owner of every change ftr makes to tracefs,
-//! and the one place where those changes are undone.
+//! The tracing session: the one owner of every change ftr makes to tracefs.
 //!
 //! Every change is journaled (see `journal`) before it is made. `restore`
-//! undoes them in reverse order; it runs on a normal end, on a signal (the
-//! event loop calls `finish`), on an error or a panic (`Drop`). When ftr is
-//! killed with SIGKILL, its guardian replays the journal (`replay`); when the
-//! guardian is gone too, `ftr reset`, which every run does first, does.
+//! undoes them in reverse order, through `repair` (the one place that
+//! undoes journal entries); it runs on a normal end, on a signal (the event
+//! loop calls `finish`), on an error or a panic (`Drop`). When ftr is
+//! killed with SIGKILL, its guardian replays the journal
+//! (`repair::replay`); when the guardian is gone too, `ftr reset`, which
+//! every run does first, does.
 
 use std::fs;
 
