@@ -1,43 +1,15 @@
 //! ftr: one-command Linux kernel tracing that always puts tracefs back.
 //!
 //! main parses the command line, runs the mode, and maps the result to an
-//! exit code; everything else lives in one module per concern.
-
-mod btf;
-mod capture;
-mod cli;
-mod collector;
-mod detach;
-mod digits;
-mod errno;
-mod error;
-mod format;
-mod graph;
-mod guardian;
-mod hist;
-mod journal;
-mod kallsyms;
-mod list;
-mod mapped;
-mod names;
-mod newfile;
-mod noise;
-mod output;
-mod reader;
-mod repair;
-mod ringbuf;
-mod run;
-mod session;
-mod signals;
-mod style;
-mod syscalls;
-mod tracefs;
-mod workload;
+//! exit code; everything else lives in the library (`lib.rs` names its
+//! layers).
 
 use std::io::Write;
 
-use cli::Command;
-use error::Result;
+use ftr::cli::{self, Command};
+use ftr::error::{self, Result};
+use ftr::kernel::repair;
+use ftr::modes::{graph, list, noise, trace};
 
 fn main() {
     let args: Vec<std::ffi::OsString> = std::env::args_os().skip(1).collect();
@@ -61,19 +33,13 @@ fn run(args: Vec<std::ffi::OsString>) -> Result<i32> {
             print_stdout(&format!("ftr {}\n", env!("CARGO_PKG_VERSION")));
             Ok(0)
         }
-        Command::Trace(args) => syscalls::run(args),
+        Command::Trace(args) => trace::run(args),
         Command::Noise(args) => noise::run(args),
         Command::Graph(args) => graph::run(*args),
         Command::Report(args) => graph::report(args),
         Command::List { what, glob } => list::run(what, glob.as_deref()),
         Command::Reset => {
-            // Restores under way first (a killed ftr's guardian may still be
-            // at it): once reset returns, tracefs is as it was.
-            let mut said = repair::settle(repair::Wait::All);
-            let tracefs = tracefs::Tracefs::open()?;
-            said.extend(repair::repair_stale(&tracefs));
-            tracefs.unmount_if_ours();
-            for line in said {
+            for line in repair::reset()? {
                 print_stdout(&format!("{line}\n"));
             }
             Ok(0)

@@ -1879,7 +1879,7 @@ fn list_syscalls() {
 
 /// Every option the parser accepts, read from its source.
 fn parser_options() -> Vec<String> {
-    let src = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli.rs")).unwrap();
+    let src = fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/cli/mod.rs")).unwrap();
     let mut opts = Vec::new();
     for line in src.lines().filter(|l| {
         let l = l.trim_start();

@@ -836,7 +836,7 @@ fn check(ver: &str) {
 
 /// Whether ftr runs the graph in its own instance: where an instance's
 /// `available_tracers` lists function_graph (6.12, 7.2; not 6.1, where it
-/// runs at the top level). See src/graph/place.rs.
+/// runs at the top level). See src/modes/graph/place.rs.
 fn graph_in_instance(ver: &str) -> bool {
     ver != "6.1"
 }
